@@ -1,0 +1,3 @@
+"""genmix: generative + mixture data augmentation for medical image classification."""
+
+__version__ = "0.1.0"

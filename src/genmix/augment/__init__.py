@@ -1,0 +1,43 @@
+"""Augmentation plug-ins (one per file), all with the sample-then-apply interface of ``base``."""
+
+from __future__ import annotations
+
+from ..errors import GenmixError
+from .base import AugBatch, Augmentation, beta_sample, mix
+
+NAMES = ("none", "mixup", "cutmix", "augmix", "synthetic", "genmix")
+
+
+def create_augmentation(name: str, **opts) -> Augmentation:
+    """Build an augmentation by name; ``opts`` that do not apply to it are ignored."""
+    def pick(*keys):
+        return {k: opts[k] for k in keys if opts.get(k) is not None}
+
+    if name == "none":
+        return Augmentation()
+    if name == "mixup":
+        from .mixup import MixUp
+
+        return MixUp(**pick("alpha", "per_sample"))
+    if name == "cutmix":
+        from .cutmix import CutMix
+
+        return CutMix(**pick("alpha"))
+    if name == "augmix":
+        from .augmix import AugMixAug
+
+        return AugMixAug(**pick("jsd", "jsd_weight", "severity"))
+    if name in ("synthetic", "genmix"):
+        if not opts.get("synthetic"):
+            raise GenmixError(f"--augment {name} needs --synthetic SYNTH_DIR (written by genmix synthesize)")
+        if name == "synthetic":
+            from .synthetic import SyntheticBlend
+
+            return SyntheticBlend(opts["synthetic"], **pick("ratio"))
+        from .genmix import GenMix
+
+        return GenMix(opts["synthetic"], **pick("ratio", "alpha", "per_sample"))
+    raise GenmixError(f"unknown augmentation '{name}' (known: {', '.join(NAMES)})")
+
+
+__all__ = ["AugBatch", "Augmentation", "beta_sample", "mix", "create_augmentation", "NAMES"]

@@ -1,0 +1,155 @@
+"""The ``genmix`` command line. Heavy imports happen inside the command that needs them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _data_args(p, spec_required=True):
+    if spec_required:
+        p.add_argument("--data", required=True, help="dataset spec, e.g. medmnist:breastmnist, simulated:fll")
+    p.add_argument("--data-root", default=None, help="folder of MedMNIST files (default: $GENMIX_DATA_ROOT)")
+    p.add_argument("--image-size", type=int, default=None, help="resize every image to N x N (explicit)")
+    p.add_argument("--channels", type=int, default=None, help="convert images to N channels (explicit)")
+    p.add_argument("--download", action="store_true", help="download missing MedMNIST files (online)")
+
+
+def _load(args, spec=None):
+    from .data import load_dataset
+
+    return load_dataset(spec or args.data, args.data_root, args.image_size, args.channels,
+                        download=args.download or None)
+
+
+def cmd_data_info(args):
+    ds = _load(args, args.spec)
+    d = ds.describe()
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return
+    print(f"dataset   {d['spec']}")
+    print(f"image     {d['image_size']}x{d['image_size']}, {d['channels']} channel(s)")
+    print(f"classes   {', '.join(f'{i}={n}' for i, n in enumerate(d['classes']))}")
+    for name, s in d["splits"].items():
+        counts = " / ".join(str(v) for v in s["counts"].values())
+        print(f"{name:<6}    {s['n']:>6} images   per class {counts}")
+    if ds.info.get("simulated"):
+        print("note      SIMULATED data (project-written), not real patients")
+
+
+def cmd_train_classifier(args):
+    from .classify.train import PRESETS, TrainConfig, train_classifier
+    from .device import choose_device
+
+    settings = dict(PRESETS[args.preset])
+    for k in ("epochs", "batch_size", "lr", "patience", "monitor", "weight_decay"):
+        if getattr(args, k) is not None:
+            settings[k] = getattr(args, k)
+    aug_opts = {k: v for k, v in dict(alpha=args.alpha, ratio=args.ratio, synthetic=args.synthetic,
+                                      per_sample=args.per_sample, jsd=args.jsd).items() if v is not None}
+    cfg = TrainConfig(data=args.data, model=args.model, augment=args.augment, augment_opts=aug_opts,
+                      seed=args.seed, pretrained=args.pretrained or False, image_size=args.image_size,
+                      channels=args.channels, **settings).validate()
+    ds = _load(args)  # all input is checked before anything is written
+    from .augment import create_augmentation
+
+    create_augmentation(cfg.augment, **cfg.augment_opts)
+    m = train_classifier(ds, cfg, args.out, choose_device(args.device), progress=not args.quiet)
+    print(json.dumps({k: m[k] for k in ("split", "accuracy", "f1_macro", "balanced_accuracy", "auc_macro")}))
+
+
+def cmd_evaluate(args):
+    from pathlib import Path
+
+    from .classify.train import evaluate_model, load_model
+    from .device import choose_device
+    from .errors import GenmixError
+
+    run = Path(args.run_dir)
+    if not (run / "model.safetensors").is_file():
+        raise GenmixError(f"{run / 'model.safetensors'}: not found (is {run} a finished train-classifier run?)")
+    device = choose_device(args.device)
+    model, cfg = load_model(run, device)
+    from .data import load_dataset
+
+    ds = load_dataset(cfg.data, args.data_root, cfg.image_size, cfg.channels)
+    m = evaluate_model(model, ds, args.split, device, run)
+    name = "metrics.json" if args.split == "test" else f"metrics_{args.split}.json"
+    (run / name).write_text(json.dumps(m, indent=2))
+    print(json.dumps({k: m[k] for k in ("split", "accuracy", "f1_macro", "balanced_accuracy", "auc_macro")}))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="genmix", description=__doc__)
+    p.add_argument("--version", action="version", version=f"genmix {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    q = sub.add_parser("data-info", help="split sizes, class names and counts of a dataset spec")
+    q.add_argument("spec")
+    q.add_argument("--json", action="store_true")
+    _data_args(q, spec_required=False)
+    q.set_defaults(func=cmd_data_info)
+
+    q = sub.add_parser("train-classifier", help="train and evaluate one classifier")
+    _data_args(q)
+    q.add_argument("--augment", default="none", help="none|mixup|cutmix|augmix|synthetic|genmix")
+    q.add_argument("--model", default="resnet18", help="vgg16|resnet18|resnet18-cifar|smallcnn")
+    q.add_argument("--preset", default="paper", choices=["paper", "quick"])
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", required=True)
+    q.add_argument("--epochs", type=int)
+    q.add_argument("--patience", type=int)
+    q.add_argument("--batch-size", type=int)
+    q.add_argument("--lr", type=float)
+    q.add_argument("--weight-decay", type=float)
+    q.add_argument("--monitor", choices=["f1_macro", "loss"])
+    q.add_argument("--pretrained", nargs="?", const=True, default=None,
+                   help="ImageNet weights from the torch cache, or from FILE")
+    q.add_argument("--alpha", type=float, help="mixup/cutmix Beta(a,a) or genmix Beta(a,1) parameter")
+    q.add_argument("--synthetic", help="SYNTH_DIR written by genmix synthesize (synthetic, genmix)")
+    q.add_argument("--ratio", type=float, help="synthetic / (real + synthetic), per class")
+    q.add_argument("--per-sample", dest="per_sample", action="store_true", default=None,
+                   help="draw lambda per sample (mixup; genmix does so by default)")
+    q.add_argument("--per-batch", dest="per_sample", action="store_false", help="one lambda per batch")
+    q.add_argument("--no-jsd", dest="jsd", action="store_false", default=None, help="AugMix without JSD loss")
+    q.add_argument("--device", default=None)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_train_classifier)
+
+    q = sub.add_parser("evaluate", help="recompute metrics of a finished run on a split")
+    q.add_argument("run_dir")
+    q.add_argument("--split", default="test", choices=["val", "test", "train"])
+    q.add_argument("--data-root", default=None)
+    q.add_argument("--device", default=None)
+    q.set_defaults(func=cmd_evaluate)
+
+    for register in _EXTRA:
+        register(sub)
+    return p
+
+
+_EXTRA: list = []  # sub-command registrars added by other modules of this file's package
+
+
+def main(argv=None) -> int:
+    from .errors import GenmixError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except GenmixError as exc:
+        print(f"genmix: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genmix: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
