@@ -59,7 +59,7 @@ def read_image(path: str | Path, window: tuple[float, float] | None = None) -> n
                     im = im.convert("RGB" if im.mode in ("RGBA", "P", "CMYK", "YCbCr", "LA") else "L")
                 arr = np.asarray(im)
             arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-            return np.ascontiguousarray(arr, dtype=np.uint8)
+            return np.array(arr, dtype=np.uint8, copy=True, order="C")
         if kind in DICOM:
             import pydicom
 

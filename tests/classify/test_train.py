@@ -1,0 +1,90 @@
+import json
+
+import pytest
+import torch
+
+from genmix.classify.train import TrainConfig, train_classifier
+from genmix.data import load_dataset
+
+
+@pytest.fixture(scope="module")
+def small_sim():
+    return load_dataset("simulated:fll@16")
+
+
+def _cfg(**kw):
+    base = dict(data="simulated:fll@16", model="smallcnn", epochs=3, batch_size=64, lr=3e-3, patience=10, seed=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_resume_after_interruption_gives_same_metrics(tmp_path, small_sim):
+    full = train_classifier(small_sim, _cfg(augment="mixup"), tmp_path / "full", "cpu", progress=False)
+    part = tmp_path / "part"
+    assert train_classifier(small_sim, _cfg(augment="mixup"), part, "cpu", progress=False, stop_after=1) == {}
+    assert (part / "checkpoint.safetensors").is_file() and not (part / "metrics.json").exists()
+    resumed = train_classifier(small_sim, _cfg(augment="mixup"), part, "cpu", progress=False)
+    assert resumed == full
+    assert (part / "history.csv").read_text() == (tmp_path / "full" / "history.csv").read_text()
+    assert not (part / "checkpoint.safetensors").exists()
+
+
+def test_same_seed_same_metrics_other_seed_differs(tmp_path, small_sim):
+    a = train_classifier(small_sim, _cfg(epochs=1), tmp_path / "a", "cpu", progress=False)
+    b = train_classifier(small_sim, _cfg(epochs=1), tmp_path / "b", "cpu", progress=False)
+    c = train_classifier(small_sim, _cfg(epochs=1, seed=1), tmp_path / "c", "cpu", progress=False)
+    assert a == b
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text()) == json.loads(
+        (tmp_path / "b" / "metrics.json").read_text())
+    assert (tmp_path / "a" / "history.csv").read_text() != (tmp_path / "c" / "history.csv").read_text()
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path, small_sim):
+    from genmix.errors import GenmixError
+
+    train_classifier(small_sim, _cfg(), tmp_path, "cpu", progress=False, stop_after=1)
+    with pytest.raises(GenmixError, match="another config"):
+        train_classifier(small_sim, _cfg(lr=1e-2), tmp_path, "cpu", progress=False)
+
+
+def test_breastmnist_resnet18_beats_majority_on_balanced_accuracy(tmp_path, medmnist_root):
+    ds = load_dataset("medmnist:breastmnist", medmnist_root("breastmnist"))
+    cfg = TrainConfig(data="medmnist:breastmnist", model="resnet18", epochs=6, batch_size=32, lr=1e-3,
+                      patience=6, seed=0)
+    m = train_classifier(ds, cfg, tmp_path, "cpu", progress=False)
+    # the majority class predictor has balanced accuracy 0.5
+    assert m["balanced_accuracy"] > 0.6
+    assert m["n"] == 156 and sum(map(sum, m["confusion_matrix"])) == 156
+    for f in ("config.yaml", "history.csv", "model.safetensors", "metrics.json"):
+        assert (tmp_path / f).is_file()
+
+
+def test_models_run_at_28_and_64_px():
+    from genmix.classify.models import create_model
+
+    for name in ("vgg16", "resnet18", "resnet18-cifar", "smallcnn"):
+        for size, ch in ((28, 1), (64, 3)):
+            m = create_model(name, 3, ch, size)
+            out = m(torch.rand(2, ch, size, size))
+            assert out.shape == (2, 3)
+
+
+def test_pretrained_missing_weights_is_a_clear_error(tmp_path):
+    from genmix.classify.models import create_model
+    from genmix.errors import GenmixError
+
+    with pytest.raises(GenmixError, match="ImageNet weights not found"):
+        create_model("resnet18", 2, 1, 28, pretrained=tmp_path / "nope.pth")
+
+
+def test_pretrained_weights_load_from_file_and_adapt_first_conv(tmp_path):
+    from torchvision.models import resnet18
+
+    from genmix.classify.models import create_model
+
+    ref = resnet18(weights=None)
+    torch.save(ref.state_dict(), tmp_path / "w.pth")
+    m = create_model("resnet18", 2, 1, 28, pretrained=tmp_path / "w.pth")
+    conv = m.backbone[1].conv1.weight
+    assert torch.allclose(conv, ref.conv1.weight.sum(1, keepdim=True))
+    assert torch.equal(m.backbone[1].layer1[0].conv1.weight, ref.layer1[0].conv1.weight)

@@ -1,0 +1,42 @@
+import pytest
+
+from genmix.data import load_dataset
+from genmix.errors import GenmixError
+
+
+def test_breastmnist_official_splits(medmnist_root):
+    ds = load_dataset("medmnist:breastmnist", medmnist_root("breastmnist"))
+    assert [len(ds[s]) for s in ("train", "val", "test")] == [546, 78, 156]
+    assert ds["train"].counts(2) == [147, 399]
+    assert ds.class_names == ["malignant", "normal, benign"]
+    assert ds.channels == 1 and ds.image_size == 28
+
+
+def test_bloodmnist_is_rgb(medmnist_root):
+    ds = load_dataset("medmnist:bloodmnist", medmnist_root("bloodmnist"))
+    assert ds.channels == 3 and ds.num_classes == 8
+
+
+def test_organamnist_fll3_exact_counts(medmnist_root):
+    root = medmnist_root("organamnist")
+    ds = load_dataset("organamnist-fll3", root)
+    assert ds.class_names == ["liver", "pancreas", "spleen"]
+    assert ds["train"].counts(3) == [433, 70, 178]
+    assert ds["val"].counts(3) == [115, 30, 157]
+    assert ds["test"].counts(3) == [128, 30, 149]
+    again = load_dataset("organamnist-fll3", root)
+    assert (again["train"].images == ds["train"].images).all()
+
+
+def test_missing_file_names_file_url_and_md5(tmp_path):
+    with pytest.raises(GenmixError) as e:
+        load_dataset("medmnist:dermamnist", tmp_path)
+    msg = str(e.value)
+    assert str(tmp_path / "dermamnist.npz") in msg and "https://" in msg and "MD5" in msg
+
+
+def test_unknown_flag_and_kind():
+    with pytest.raises(GenmixError, match="unknown MedMNIST flag"):
+        load_dataset("medmnist:nosuchmnist")
+    with pytest.raises(GenmixError, match="unknown dataset kind"):
+        load_dataset("zip:foo")
