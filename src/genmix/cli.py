@@ -82,6 +82,50 @@ def cmd_evaluate(args):
     print(json.dumps({k: m[k] for k in ("split", "accuracy", "f1_macro", "balanced_accuracy", "auc_macro")}))
 
 
+def cmd_train_generator(args):
+    from .device import choose_device
+    from .generate.base import resolve_config
+    from .generate.fit import train_generator
+
+    overrides = dict(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    for kv in args.set or []:
+        if "=" not in kv:
+            from .errors import GenmixError
+
+            raise GenmixError(f"--set expects KEY=VALUE, got '{kv}'")
+        k, v = kv.split("=", 1)
+        import yaml
+
+        overrides[k.replace("-", "_")] = yaml.safe_load(v)
+    cfg = resolve_config(args.generator, args.preset, overrides)
+    ds = _load(args)
+    from .generate.base import build_generator
+
+    build_generator(args.generator, cfg, ds.num_classes, ds.channels, ds.image_size)  # validate before writing
+    train_generator(ds, args.generator, cfg, args.out, choose_device(args.device), progress=not args.quiet)
+    print(f"generator written to {args.out}")
+
+
+def cmd_synthesize(args):
+    from .device import choose_device
+    from .generate.synthesize import synthesize
+
+    per_class = [int(v) for v in args.per_class.split(",")] if args.per_class else None
+    kw = {}
+    if args.sampler:
+        kw["sampler"] = args.sampler
+    if args.sampling_steps:
+        kw["steps"] = args.sampling_steps
+    if args.guidance_scale is not None:
+        kw["guidance_scale"] = args.guidance_scale
+    if args.truncation is not None:
+        kw["truncation"] = args.truncation
+    info = synthesize(args.gen_dir, args.out, ratio=args.ratio, per_class=per_class, balance=args.balance,
+                      seed=args.seed, device=choose_device(args.device), progress=not args.quiet,
+                      sample_kwargs=kw or None)
+    print(json.dumps({"out": args.out, "counts": dict(zip(info["class_names"], info["counts"]))}))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -128,12 +172,35 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default=None)
     q.set_defaults(func=cmd_evaluate)
 
-    for register in _EXTRA:
-        register(sub)
+    q = sub.add_parser("train-generator", help="train a generative model on the training split")
+    _data_args(q)
+    q.add_argument("--generator", required=True, help="dcgan|ddpm|stylegan2|textual-inversion")
+    q.add_argument("--out", required=True)
+    q.add_argument("--preset", default="quick", help="paper|quick")
+    q.add_argument("--steps", type=int)
+    q.add_argument("--batch-size", type=int)
+    q.add_argument("--lr", type=float)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="any generator setting, e.g. ngf=64")
+    q.add_argument("--device", default=None)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_train_generator)
+
+    q = sub.add_parser("synthesize", help="write synthetic images per class from a trained generator")
+    q.add_argument("gen_dir")
+    q.add_argument("--out", required=True)
+    q.add_argument("--ratio", type=float, default=0.5, help="synthetic / (real + synthetic) per class")
+    q.add_argument("--per-class", help="explicit counts, e.g. 100,50,80")
+    q.add_argument("--balance", action="store_true", help="top up minority classes to equal totals")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--sampler", choices=["ddim", "ddpm"], help="ddpm generator: sampler")
+    q.add_argument("--sampling-steps", type=int, help="ddpm generator: denoising steps")
+    q.add_argument("--guidance-scale", type=float, help="ddpm generator: classifier-free guidance scale")
+    q.add_argument("--truncation", type=float, help="stylegan2: truncation psi")
+    q.add_argument("--device", default=None)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_synthesize)
     return p
-
-
-_EXTRA: list = []  # sub-command registrars added by other modules of this file's package
 
 
 def main(argv=None) -> int:

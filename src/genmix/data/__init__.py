@@ -68,7 +68,7 @@ def load_dataset(spec: str, data_root=None, image_size: int | None = None, chann
     elif kind == "synthetic":
         from .synthetic import load_synthetic
 
-        ds = load_synthetic(value)
+        return load_synthetic(value)  # a training pool: one split, no validation of val/test
     elif kind in ("named", "subset"):
         from .subsets import NAMED, derive_subset
 

@@ -1,0 +1,116 @@
+"""The generator interface and registry.
+
+A generator is an ``nn.Module`` built from ``(config, num_classes, channels, image_size)``. It
+owns its optimizers, performs one update in ``training_step(x, y, generator)`` (x float in
+[0,1], y int labels; returns named float losses) and draws images with
+``sample(n, labels, generator=...)`` -> float (n,C,H,W) in [0,1]. Methods that keep an EMA copy
+name the module to average in ``ema_source()``; the shared fit loop keeps the average.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..errors import GenmixError
+
+GENERATORS: dict[str, type] = {}
+
+
+def register(name: str):
+    def deco(cls):
+        cls.name = name
+        GENERATORS[name] = cls
+        return cls
+    return deco
+
+
+def _load_all():
+    # each method is one module; importing registers it
+    from . import dcgan, ddpm  # noqa: F401
+    for mod in ("stylegan2", "textual_inversion"):
+        try:
+            __import__(f"{__package__}.{mod}")
+        except ImportError:
+            pass
+
+
+class GenerativeModel(nn.Module):
+    name = "base"
+    presets: dict[str, dict] = {}
+    defaults: dict = {}
+    ema_decay: float | None = None  # None: no EMA
+
+    def __init__(self, config: dict, num_classes: int, channels: int, image_size: int):
+        super().__init__()
+        unknown = set(config) - set(self.defaults)
+        if unknown:
+            raise GenmixError(f"{self.name}: unknown setting(s) {sorted(unknown)} (known: {sorted(self.defaults)})")
+        self.config = {**self.defaults, **config}
+        self.num_classes, self.channels, self.image_size = num_classes, channels, image_size
+        self.ema: nn.Module | None = None
+
+    # --- to implement -------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def training_step(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               **kw) -> torch.Tensor:
+        raise NotImplementedError
+
+    def ema_source(self) -> nn.Module | None:
+        return None
+
+    def fit_data(self, train_split):  # hook for methods that pre-process the training set once
+        return None
+
+    # --- EMA ---------------------------------------------------------------------------
+    def init_ema(self):
+        src = self.ema_source()
+        if src is not None and self.ema_decay is not None:
+            self.ema = copy.deepcopy(src).requires_grad_(False)
+            self.ema.eval()
+
+    @torch.no_grad()
+    def update_ema(self, step: int):
+        if self.ema is None:
+            return
+        # warm-up as in the ADM/StyleGAN2 codebases: no averaging over the very first steps
+        decay = min(self.ema_decay, (1 + step) / (10 + step))
+        for e, p in zip(self.ema.parameters(), self.ema_source().parameters()):
+            e.lerp_(p, 1 - decay)
+        for e, b in zip(self.ema.buffers(), self.ema_source().buffers()):
+            e.copy_(b)
+
+    def sampling_module(self) -> nn.Module:
+        return self.ema if self.ema is not None else self.ema_source()
+
+
+def resolve_config(name: str, preset: str | None, overrides: dict) -> dict:
+    _load_all()
+    if name not in GENERATORS:
+        raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
+    cls = GENERATORS[name]
+    cfg = {}
+    if preset:
+        if preset not in cls.presets:
+            raise GenmixError(f"{name}: unknown preset '{preset}' (known: {', '.join(cls.presets)})")
+        cfg.update(cls.presets[preset])
+    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    return cfg
+
+
+def build_generator(name: str, config: dict, num_classes: int, channels: int, image_size: int) -> GenerativeModel:
+    _load_all()
+    if name not in GENERATORS:
+        raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
+    fit_keys = {"steps", "batch_size", "checkpoint_every", "log_every", "seed"}
+    model = GENERATORS[name]({k: v for k, v in config.items() if k not in fit_keys}, num_classes, channels, image_size)
+    model.init_ema()
+    return model

@@ -1,0 +1,167 @@
+"""Class-conditional DCGAN (Radford et al. 2016), scaled to the image size.
+
+G: (z, label embedding) -> linear to a s0 x s0 map (s0 = 7 for 28 px, 4 for 32/64 px), then
+stride-2 transposed convolutions with BatchNorm + ReLU, tanh output. D: stride-2 convolutions
+with LeakyReLU (BatchNorm after the first), then a projection-discriminator label term
+(Miyato & Koyama 2018). Non-saturating BCE loss, Adam(β1=0.5).
+
+``per_class: true`` trains one unconditional G/D pair per class instead (the label picks the
+pair), the alternative the GenMix paper's setting allows.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import GenmixError
+from .base import GenerativeModel, register
+
+
+def _plan(size: int) -> tuple[int, int]:
+    """(s0, k): start from an s0 x s0 map (3 <= s0 <= 7) and up-sample k times by 2 to ``size``."""
+    for k in range(1, 10):
+        s0 = size >> k
+        if s0 << k != size:
+            break
+        if 3 <= s0 <= 7:
+            return s0, k
+    raise GenmixError(f"dcgan: image size {size} unsupported (use 28, 32, 48, 56, 64, 96, 128, ...)")
+
+
+class _G(nn.Module):
+    def __init__(self, nz, ngf, channels, size, num_classes, emb):
+        super().__init__()
+        s0, k = _plan(size)
+        self.s0, self.c0 = s0, ngf * 2 ** (k - 1)
+        self.embed = nn.Embedding(num_classes, emb) if num_classes > 1 else None
+        self.fc = nn.Sequential(nn.Linear(nz + (emb if self.embed else 0), self.c0 * s0 * s0, bias=False),
+                                nn.BatchNorm1d(self.c0 * s0 * s0), nn.ReLU(True))
+        layers, c = [], self.c0
+        for i in range(k - 1):
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z, y):
+        h = torch.cat([z, self.embed(y)], 1) if self.embed is not None else z
+        return self.net(self.fc(h).view(-1, self.c0, self.s0, self.s0))
+
+
+class _D(nn.Module):
+    def __init__(self, ndf, channels, size, num_classes):
+        super().__init__()
+        s0, k = _plan(size)
+        layers, c = [], channels
+        for i in range(k):
+            o = ndf * 2 ** i
+            layers += [nn.Conv2d(c, o, 4, 2, 1, bias=i == 0)]
+            if i > 0:
+                layers += [nn.BatchNorm2d(o)]
+            layers += [nn.LeakyReLU(0.2, True)]
+            c = o
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        feat = c * s0 * s0
+        self.out = nn.Linear(feat, 1)
+        self.proj = nn.Embedding(num_classes, feat) if num_classes > 1 else None
+        if self.proj is not None:
+            nn.init.normal_(self.proj.weight, 0, 0.02)
+
+    def forward(self, x, y):
+        h = self.net(x)
+        o = self.out(h).squeeze(1)
+        if self.proj is not None:
+            o = o + (self.proj(y) * h).sum(1)
+        return o
+
+
+def _init(m):
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+@register("dcgan")
+class DCGAN(GenerativeModel):
+    defaults = dict(nz=100, ngf=64, ndf=64, embed_dim=50, lr=2e-4, beta1=0.5, per_class=False)
+    presets = {
+        # the GenMix paper: 70k iterations, batch 8, lr 1e-3
+        "paper": dict(steps=70_000, batch_size=8, lr=1e-3, checkpoint_every=5000, log_every=100),
+        # CPU-sized: a couple of minutes at 28-32 px
+        "quick": dict(steps=1500, batch_size=64, lr=2e-4, ngf=32, ndf=32, checkpoint_every=250, log_every=25),
+    }
+
+    def __init__(self, config, num_classes, channels, image_size):
+        super().__init__(config, num_classes, channels, image_size)
+        c = self.config
+        if c["per_class"]:
+            self.G = nn.ModuleList(_G(c["nz"], c["ngf"], channels, image_size, 1, 0) for _ in range(num_classes))
+            self.D = nn.ModuleList(_D(c["ndf"], channels, image_size, 1) for _ in range(num_classes))
+        else:
+            self.G = nn.ModuleList([_G(c["nz"], c["ngf"], channels, image_size, num_classes, c["embed_dim"])])
+            self.D = nn.ModuleList([_D(c["ndf"], channels, image_size, num_classes)])
+        self.apply(_init)
+
+    def configure_optimizers(self):
+        c = self.config
+        betas = (c["beta1"], 0.999)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c["lr"], betas=betas)
+        return {"g": self.opt_g, "d": self.opt_d}
+
+    def _groups(self, y):
+        """(G, D, index into the batch, labels for the nets) per sub-model."""
+        if not self.config["per_class"]:
+            return [(self.G[0], self.D[0], slice(None), y)]
+        out = []
+        for c in y.unique().tolist():
+            idx = torch.nonzero(y == c).flatten()
+            if len(idx) > 1:  # BatchNorm needs two samples
+                out.append((self.G[c], self.D[c], idx, torch.zeros_like(y[idx])))
+        return out
+
+    def training_step(self, x, y, generator):
+        nz = self.config["nz"]
+        real = x * 2 - 1
+        ld_total, lg_total = 0.0, 0.0
+        for G, D, idx, yy in self._groups(y):
+            xr = real[idx]
+            z = torch.randn(len(xr), nz, device=x.device, generator=generator)
+            fake = G(z, yy)
+            dr, df = D(xr, yy), D(fake.detach(), yy)
+            loss_d = F.binary_cross_entropy_with_logits(dr, torch.ones_like(dr)) + \
+                F.binary_cross_entropy_with_logits(df, torch.zeros_like(df))
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+            dg = D(fake, yy)
+            loss_g = F.binary_cross_entropy_with_logits(dg, torch.ones_like(dg))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+            ld_total, lg_total = ld_total + loss_d.detach(), lg_total + loss_g.detach()
+        return {"loss_d": ld_total, "loss_g": lg_total}
+
+    @torch.no_grad()
+    def sample(self, n, labels=None, generator=None, batch_size: int = 256, **kw):
+        dev = next(self.parameters()).device
+        labels = torch.zeros(n, dtype=torch.long) if labels is None else torch.as_tensor(labels).long()
+        out = torch.empty(n, self.channels, self.image_size, self.image_size)
+        self.G.eval()
+        for i in range(0, n, batch_size):
+            yb = labels[i:i + batch_size].to(dev)
+            z = torch.randn(len(yb), self.config["nz"], device=dev, generator=generator)
+            if self.config["per_class"]:
+                x = torch.empty(len(yb), self.channels, self.image_size, self.image_size, device=dev)
+                for c in yb.unique().tolist():
+                    m = yb == c
+                    x[m] = self.G[c](z[m], torch.zeros_like(yb[m]))
+            else:
+                x = self.G[0](z, yb)
+            out[i:i + len(yb)] = ((x + 1) / 2).clamp(0, 1).cpu()
+        self.G.train()
+        return out

@@ -1,0 +1,158 @@
+"""One fit loop for every generator: iterations, EMA, logging, checkpoint cadence, resume,
+divergence stop, progress. It does not know which method it runs.
+
+GEN_DIR layout: ``generator.json`` (method, resolved config, dataset, source split, genmix
+version), ``checkpoint.safetensors`` (during training: weights, optimizer and RNG states),
+``model.safetensors`` (final weights + the same config), ``log.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+from ..checkpoint import load_state, save_state
+from ..errors import GenmixError
+from .base import build_generator
+
+FIT_DEFAULTS = dict(steps=1000, batch_size=32, checkpoint_every=250, log_every=25, seed=0)
+
+
+def _meta(name, config, ds) -> dict:
+    return {"generator": name, "config": config, "genmix_version": __version__, "dataset": ds.spec,
+            "class_names": ds.class_names, "channels": ds.channels, "image_size": ds.image_size,
+            "source_split": "train", "train_counts": ds["train"].counts(ds.num_classes)}
+
+
+def _same(a, b) -> bool:
+    return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
+
+
+def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool = True,
+                    stop_after: int | None = None):
+    """Train generator ``name`` on the TRAINING split of ``ds`` only. Returns the model."""
+    config = {**FIT_DEFAULTS, **config}
+    out = Path(out_dir)
+    meta = _meta(name, config, ds)
+    train = ds["train"]
+    if train.name != "train":
+        raise GenmixError(f"generators train on the training split only, not '{train.name}'")
+    model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size).to(device)
+    final, ckpt = out / "model.safetensors", out / "checkpoint.safetensors"
+    if final.is_file():
+        stored = load_state(final)
+        if not _same(stored["meta"]["config"], config) or stored["meta"]["dataset"] != ds.spec:
+            raise GenmixError(f"{final}: {out} holds a generator trained with another config; use a new --out")
+        model.load_state_dict(stored["model"])
+        return model
+    model.fit_data(train)
+    opts = model.configure_optimizers()
+    dgen = torch.Generator(device=device).manual_seed(config["seed"] + 1)
+    step, log = 0, []
+    if ckpt.is_file():
+        st = load_state(ckpt)
+        if not _same(st["meta"]["config"], config) or st["meta"]["dataset"] != ds.spec:
+            raise GenmixError(f"{ckpt}: checkpoint was written with another config or dataset; use a new --out")
+        model.load_state_dict(st["model"])
+        for k, o in opts.items():
+            o.load_state_dict(st["optim"][k])
+        dgen.set_state(st["rng"]["model"])
+        torch.set_rng_state(st["rng"]["torch"])
+        step, log = st["step"], st["log"]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "generator.json").write_text(json.dumps(meta, indent=2))
+
+    def save_ckpt():
+        save_state(ckpt, {"model": model.state_dict(), "optim": {k: o.state_dict() for k, o in opts.items()},
+                          "rng": {"model": dgen.get_state(), "torch": torch.get_rng_state()},
+                          "step": step, "log": log, "meta": meta})
+
+    n, bs = len(train), min(config["batch_size"], len(train))
+
+    def epoch_order(e):  # the data order is a function of the epoch, so a resumed run sees the same batches
+        return torch.randperm(n, generator=torch.Generator().manual_seed(config["seed"] * 7919 + e))
+
+    epochs_done, pos = (step * bs) // n, (step * bs) % n
+    order = epoch_order(epochs_done)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config["steps"], initial=step, desc=f"train {name}", disable=not progress or not sys.stderr.isatty())
+    t0, imgs = time.perf_counter(), 0
+    model.train()
+    while step < config["steps"]:
+        if stop_after is not None and step >= stop_after:
+            return None
+        idx = []
+        while len(idx) < bs:
+            take = order[pos:pos + bs - len(idx)]
+            idx += take.tolist()
+            pos += len(take)
+            if pos >= n:
+                epochs_done += 1
+                order, pos = epoch_order(epochs_done), 0
+        x, y = train.batch(torch.tensor(idx))
+        losses = model.training_step(x.to(device), y.to(device), dgen)
+        vals = {k: float(v) for k, v in losses.items()}
+        bad = {k: v for k, v in vals.items() if not torch.isfinite(torch.tensor(v))}
+        if bad:
+            last = f"{ckpt} (step {load_state(ckpt)['step']})" if ckpt.is_file() else "none was written yet"
+            raise GenmixError(f"{name} diverged at step {step + 1}: non-finite loss {bad}; training stopped, "
+                              f"last good checkpoint kept: {last}")
+        step += 1
+        model.update_ema(step)
+        imgs += bs
+        if step % config["log_every"] == 0 or step == config["steps"]:
+            dt = time.perf_counter() - t0
+            log.append({"step": step, **{k: round(v, 6) for k, v in vals.items()}, "img_per_s": round(imgs / dt, 2)})
+            t0, imgs = time.perf_counter(), 0
+            bar.set_postfix({k: f"{v:.3f}" for k, v in vals.items()})
+        bar.update(1)
+        if step % config["checkpoint_every"] == 0 and step < config["steps"]:
+            save_ckpt()
+    bar.close()
+    save_state(final, {"model": model.state_dict(), "meta": meta})
+    _write_log(out / "log.csv", log)
+    ckpt.unlink(missing_ok=True)
+    return model
+
+
+def _write_log(path, log):
+    if not log:
+        return
+    keys = list(dict.fromkeys(k for row in log for k in row))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(log)
+
+
+def load_generator(gen_dir, device="cpu"):
+    """Load a finished generator; its stored config must match generator.json."""
+    gen_dir = Path(gen_dir)
+    final = gen_dir / "model.safetensors"
+    if not final.is_file():
+        raise GenmixError(f"{final}: not found (is {gen_dir} a finished train-generator output?)")
+    st = load_state(final)
+    meta = st["meta"]
+    side = gen_dir / "generator.json"
+    if side.is_file():
+        try:
+            js = json.loads(side.read_text())
+        except json.JSONDecodeError as exc:
+            raise GenmixError(f"{side}: unreadable ({exc})") from None
+        if not _same(js.get("config"), meta["config"]) or js.get("generator") != meta["generator"]:
+            raise GenmixError(f"{side}: config does not match the checkpoint {final} (mismatched config)")
+    model = build_generator(meta["generator"], meta["config"], len(meta["class_names"]), meta["channels"],
+                            meta["image_size"])
+    try:
+        model.load_state_dict(st["model"])
+    except RuntimeError as exc:
+        raise GenmixError(f"{final}: weights do not match the config ({str(exc)[:300]})") from None
+    model.eval()
+    return model.to(device), meta
