@@ -111,6 +111,9 @@ def build_generator(name: str, config: dict, num_classes: int, channels: int, im
     if name not in GENERATORS:
         raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
     fit_keys = {"steps", "batch_size", "checkpoint_every", "log_every", "seed"}
-    model = GENERATORS[name]({k: v for k, v in config.items() if k not in fit_keys}, num_classes, channels, image_size)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(config.get("seed", 0)))  # initial weights depend on the seed alone
+        model = GENERATORS[name]({k: v for k, v in config.items() if k not in fit_keys}, num_classes, channels,
+                                 image_size)
     model.init_ema()
     return model

@@ -1,5 +1,6 @@
 """ADM-style class-conditional diffusion: a diffusers ``UNet2DModel`` with a class embedding,
-trained with the DDPM epsilon objective (diffusers ``DDPMScheduler``), EMA weights, sampling
+trained with the DDPM objective (diffusers ``DDPMScheduler``; cosine schedule as in improved
+DDPM / ADM, v-prediction by default, epsilon or x0 selectable), EMA weights, sampling
 with DDIM (steps configurable) or full DDPM, and classifier-free guidance (labels dropped to
 a null class during training; ``guidance_scale`` at sampling, 1.0 = plain conditional).
 
@@ -19,7 +20,7 @@ from .base import GenerativeModel, register
 class DDPM(GenerativeModel):
     defaults = dict(
         block_out_channels=[64, 128, 128], layers_per_block=2, attention_levels=[False, True, True],
-        num_train_timesteps=1000, beta_schedule="linear", lr=2e-4, ema_decay=0.9999,
+        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction", lr=2e-4, ema_decay=0.9999,
         label_dropout=0.1, sampler="ddim", sampling_steps=50, guidance_scale=1.0, init=None,
     )
     presets = {
@@ -56,7 +57,10 @@ class DDPM(GenerativeModel):
                 norm_num_groups=min(32, c["block_out_channels"][0]), attention_head_dim=32,
                 resnet_time_scale_shift="scale_shift",  # ADM's adaptive group norm
             )
-        self.scheduler = DDPMScheduler(num_train_timesteps=c["num_train_timesteps"], beta_schedule=c["beta_schedule"])
+        if c["prediction_type"] not in ("epsilon", "v_prediction", "sample"):
+            raise GenmixError(f"ddpm: prediction_type must be epsilon, v_prediction or sample")
+        self.scheduler = DDPMScheduler(num_train_timesteps=c["num_train_timesteps"], beta_schedule=c["beta_schedule"],
+                                       prediction_type=c["prediction_type"])
 
     def _pretrained(self, path_or_id):
         from diffusers import UNet2DModel
@@ -95,7 +99,9 @@ class DDPM(GenerativeModel):
         y = torch.where(drop, torch.full_like(y, self.num_classes), y)
         xt = self.scheduler.add_noise(x0, noise, t)
         pred = self.unet(xt, t, class_labels=y).sample
-        return F.mse_loss(pred, noise)
+        kind = self.config["prediction_type"]
+        target = noise if kind == "epsilon" else x0 if kind == "sample" else self.scheduler.get_velocity(x0, noise, t)
+        return F.mse_loss(pred, target)
 
     def training_step(self, x, y, generator):
         loss = self(x, y, generator)

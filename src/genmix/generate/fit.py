@@ -39,11 +39,12 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
     """Train generator ``name`` on the TRAINING split of ``ds`` only. Returns the model."""
     config = {**FIT_DEFAULTS, **config}
     out = Path(out_dir)
-    meta = _meta(name, config, ds)
     train = ds["train"]
     if train.name != "train":
         raise GenmixError(f"generators train on the training split only, not '{train.name}'")
     model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size).to(device)
+    config = {**config, **model.config}  # record every setting, defaults included
+    meta = _meta(name, config, ds)
     final, ckpt = out / "model.safetensors", out / "checkpoint.safetensors"
     if final.is_file():
         stored = load_state(final)
