@@ -26,7 +26,7 @@ class Augmentation:
     name = "none"
     consistency_weight = 0.0  # weight of the Jensen-Shannon consistency loss over ``views``
 
-    def prepare(self, train, num_classes: int, generator: torch.Generator):
+    def prepare(self, train, num_classes: int, generator: torch.Generator, source_spec: str | None = None):
         """Return the training split to iterate over (default: unchanged)."""
         return train
 

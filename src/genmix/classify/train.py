@@ -98,7 +98,7 @@ class Trainer:
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.aug = create_augmentation(cfg.augment, **cfg.augment_opts)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
-        self.train_split = self.aug.prepare(ds["train"], ds.num_classes, self.gen)
+        self.train_split = self.aug.prepare(ds["train"], ds.num_classes, self.gen, ds.spec)
 
     def run(self, stop_after: int | None = None) -> dict:
         cfg, ds = self.cfg, self.ds
