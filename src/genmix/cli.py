@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+from pathlib import Path
 
 
 def _data_args(p, spec_required=True):
@@ -126,6 +126,27 @@ def cmd_synthesize(args):
     print(json.dumps({"out": args.out, "counts": dict(zip(info["class_names"], info["counts"]))}))
 
 
+def cmd_run(args):
+    from .experiment.config import load_config
+    from .experiment.report import report
+    from .experiment.run import run_experiment
+
+    cfg = load_config(args.config)
+    if args.data_root:
+        cfg["data_root"] = args.data_root
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    run_experiment(cfg, args.out, seeds=seeds, workers=args.workers, progress=not args.quiet)
+    report(args.out, figures=not args.no_figures)
+    print((Path(args.out) / "table.md").read_text())
+
+
+def cmd_report(args):
+    from .experiment.report import report
+
+    report(args.exp_dir, figures=not args.no_figures)
+    print((Path(args.exp_dir) / "table.md").read_text())
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -171,6 +192,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data-root", default=None)
     q.add_argument("--device", default=None)
     q.set_defaults(func=cmd_evaluate)
+
+    q = sub.add_parser("run", help="run an experiment config: generators, syntheses, all rows, tables, figures")
+    q.add_argument("config")
+    q.add_argument("--out", required=True, help="EXP_DIR (finished units there are reused)")
+    q.add_argument("--seeds", help="comma-separated seeds (default: the config's)")
+    q.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    q.add_argument("--data-root", default=None)
+    q.add_argument("--no-figures", action="store_true")
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_run)
+
+    q = sub.add_parser("report", help="rebuild tables and figures of an experiment from disk")
+    q.add_argument("exp_dir")
+    q.add_argument("--no-figures", action="store_true")
+    q.set_defaults(func=cmd_report)
 
     q = sub.add_parser("train-generator", help="train a generative model on the training split")
     _data_args(q)

@@ -30,13 +30,14 @@ def create_augmentation(name: str, **opts) -> Augmentation:
     if name in ("synthetic", "genmix"):
         if not opts.get("synthetic"):
             raise GenmixError(f"--augment {name} needs --synthetic SYNTH_DIR (written by genmix synthesize)")
+        ratio = {"ratio": None} if opts.get("ratio") == "all" else pick("ratio")  # all: every synthetic image
         if name == "synthetic":
             from .synthetic import SyntheticBlend
 
-            return SyntheticBlend(opts["synthetic"], **pick("ratio"))
+            return SyntheticBlend(opts["synthetic"], **ratio)
         from .genmix import GenMix
 
-        return GenMix(opts["synthetic"], **pick("ratio", "alpha", "per_sample"))
+        return GenMix(opts["synthetic"], **ratio, **pick("alpha", "per_sample"))
     raise GenmixError(f"unknown augmentation '{name}' (known: {', '.join(NAMES)})")
 
 
