@@ -67,6 +67,9 @@ class GenerativeModel(nn.Module):
     def ema_source(self) -> nn.Module | None:
         return None
 
+    def export(self, out_dir, class_names):  # hook: write method-specific artefacts after training
+        return None
+
     def fit_data(self, train_split):  # hook for methods that pre-process the training set once
         return None
 

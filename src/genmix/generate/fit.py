@@ -118,6 +118,7 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
             save_ckpt()
     bar.close()
     save_state(final, {"model": model.state_dict(), "meta": meta})
+    model.export(out, ds.class_names)
     _write_log(out / "log.csv", log)
     ckpt.unlink(missing_ok=True)
     return model

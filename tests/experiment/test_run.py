@@ -1,0 +1,110 @@
+import csv
+import json
+
+import pytest
+import yaml
+
+from genmix.cli import main
+from genmix.experiment.config import load_config
+from genmix.experiment.run import run_experiment
+
+TINY = {
+    "data": "simulated:fll@16",
+    "seeds": [0, 1],
+    "classifier": {"model": "smallcnn", "epochs": 2, "batch_size": 64, "lr": 0.003, "patience": 5},
+    "generators": {"dcgan": {"preset": "quick", "steps": 20, "batch_size": 32, "ngf": 8, "ndf": 8, "nz": 16}},
+    "rows": ["baseline", "mixup", "synthetic:dcgan", "genmix:dcgan", "genmix:stylegan2",
+             {"name": "GenMix (DCGAN, balanced)", "augment": "genmix", "generator": "dcgan", "balance": True}],
+}
+
+
+def _config(tmp_path, **over):
+    p = tmp_path / "tiny.yaml"
+    p.write_text(yaml.safe_dump({**TINY, **over}))
+    return p
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("full")
+    cfg = _config(tmp)
+    rc = main(["run", str(cfg), "--out", str(tmp / "exp"), "--quiet"])
+    assert rc == 0
+    return tmp / "exp", cfg
+
+
+def test_run_writes_every_output(full_run):
+    exp, _ = full_run
+    for f in ("results.csv", "table.md", "table.csv", "table.tex", "timings.csv", "units.log"):
+        assert (exp / f).is_file(), f
+    rows = _rows(exp / "results.csv")
+    assert len(rows) == 12  # 6 rows x 2 seeds
+    done = [r for r in rows if r["status"] == "done"]
+    assert len(done) == 10
+    for col in ("row", "generator", "ratio", "alpha", "seed", "accuracy", "f1_macro", "auc_macro",
+                "cyst/sensitivity", "metastasis/specificity"):
+        assert col in rows[0]
+    table = (exp / "table.md").read_text()
+    for name in ("Baseline", "MixUp", "DCGAN (50%)", "GenMix (DCGAN)", "GenMix (DCGAN, balanced)"):
+        assert f"| {name} |" in table
+    assert "Sens hemangioma" in table and "McNemar" in table
+    trows = _rows(exp / "table.csv")
+    gm = next(r for r in trows if r["row"] == "GenMix (DCGAN)")
+    assert gm["n_seeds"] == "2" and gm["delta_f1_macro_mean"] != "" and len(gm["mcnemar_p_per_seed"].split()) == 2
+    figs = {p.name for p in (exp / "figures").iterdir()}
+    assert {"fig3_dcgan.png", "fig4_tsne_genmix-dcgan.png", "curves_baseline.png"} <= figs
+
+
+def test_unavailable_generator_rows_are_marked_not_run(full_run):
+    exp, _ = full_run
+    st = [r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (StyleGAN)"]
+    assert len(st) == 2 and all(r["status"] == "not run" and "stylegan2" in r["reason"] for r in st)
+    assert all(r["accuracy"] == "" for r in st)
+    assert "| GenMix (StyleGAN) | not run" in (exp / "table.md").read_text()
+
+
+def test_interrupted_run_resumes_to_the_same_results(full_run, tmp_path):
+    exp_full, cfg_path = full_run
+    cfg = load_config(cfg_path)
+    exp = tmp_path / "exp"
+    first = run_experiment(cfg, exp, progress=False, stop_after_units=4)
+    assert len(first) == 4
+    # an unfinished classifier unit with a checkpoint mid-way, as a kill would leave it
+    from genmix.classify.train import TrainConfig, train_classifier
+    from genmix.experiment.run import _dataset, plan
+
+    pending = [u for u in plan(cfg, exp, cfg["seeds"])["units"]["clf"]
+               if u["status"] == "planned" and u["id"] not in first]
+    u = pending[0]
+    ds = _dataset(u["data"]["spec"], None, None, None)
+    train_classifier(ds, TrainConfig.from_dict(u["train_config"]), u["dir"], "cpu", progress=False, stop_after=1)
+    second = run_experiment(cfg, exp, progress=False)
+    assert not set(first) & set(second)  # nothing finished was executed again
+    assert set(first) | set(second) == {l.split()[1] for l in (exp_full / "units.log").read_text().splitlines()
+                                        if l.startswith("ran")}
+    assert (exp / "results.csv").read_text() == (exp_full / "results.csv").read_text()
+    assert run_experiment(cfg, exp, progress=False) == []  # a third run finds everything done
+
+
+def test_report_rebuilds_tables_from_disk(full_run, tmp_path, capsys):
+    exp, _ = full_run
+    before = (exp / "table.md").read_text()
+    (exp / "table.md").unlink()
+    assert main(["report", str(exp), "--no-figures"]) == 0
+    assert (exp / "table.md").read_text() == before
+    assert main(["report", str(tmp_path)]) == 2
+
+
+def test_bad_configs_are_clear_errors(tmp_path, capsys):
+    bad = _config(tmp_path, rows=["baseline", "gan-magic"])
+    assert main(["run", str(bad), "--out", str(tmp_path / "x")]) == 2
+    assert "unknown row 'gan-magic'" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    p = tmp_path / "y.yaml"
+    p.write_text("data: [unclosed\n")
+    assert main(["run", str(p), "--out", str(tmp_path / "y")]) == 2
+    assert str(p) in capsys.readouterr().err

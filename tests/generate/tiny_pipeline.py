@@ -1,0 +1,95 @@
+"""A tiny Stable-Diffusion-style pipeline built from configs, fully offline: byte-level BPE CLIP
+tokenizer written from a local vocab.json + merges.txt, a 2-layer CLIP text encoder, a small
+AutoencoderKL and UNet2DConditionModel, random weights. Saved with save_pretrained so the
+textual-inversion code loads it exactly as it loads a real hub pipeline."""
+
+import json
+from pathlib import Path
+
+
+def _bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def write_clip_tokenizer_files(folder: Path, words=("tissue", "image", "scan", "medical")):
+    chars = _bytes_to_unicode()
+    vocab = chars + [c + "</w>" for c in chars]
+    merges = []
+    for w in words:  # merge each word into one token, left to right
+        cur = w[0]
+        for i, ch in enumerate(w[1:], start=1):
+            nxt = ch + ("</w>" if i == len(w) - 1 else "")
+            merges.append(f"{cur} {nxt}")
+            cur = cur + nxt
+            if cur not in vocab:
+                vocab.append(cur)
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    return len(vocab)
+
+
+def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
+    import torch
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    n = write_clip_tokenizer_files(folder / "_tok")
+    tok = CLIPTokenizer(str(folder / "_tok" / "vocab.json"), str(folder / "_tok" / "merges.txt"))
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=n, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=4, max_position_embeddings=77,
+                                        bos_token_id=n - 2, eos_token_id=n - 1, pad_token_id=n - 1))
+    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+                        up_block_types=["UpDecoderBlock2D"] * 2, block_out_channels=[16, 32], latent_channels=4,
+                        norm_num_groups=8, sample_size=16)
+    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(16, 32), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                                norm_num_groups=8, attention_head_dim=4)
+    sched = DDPMScheduler(num_train_timesteps=100, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                          steps_offset=1, clip_sample=False)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(str(folder / "pipe"))
+    return folder / "pipe"
+
+
+def build_tiny_ldm(folder: Path, seed: int = 0) -> Path:
+    """The LDM text-to-image layout of CompVis/ldm-text2im-large-256 (LDMBert + BERT tokenizer, KL ``vqvae``)."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, LDMTextToImagePipeline, UNet2DConditionModel
+    from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion import LDMBertConfig, LDMBertModel
+    from transformers import BertTokenizer
+
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "medical", "image", "of", "tissue", "scan", "an",
+             "grayscale", "showing", "close", "-", "up", "cropped"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    tok = BertTokenizer(str(folder / "vocab.txt"))
+    bert = LDMBertModel(LDMBertConfig(vocab_size=len(words), d_model=32, encoder_layers=2, encoder_ffn_dim=64,
+                                      encoder_attention_heads=4, head_dim=8, max_position_embeddings=77))
+    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+                        up_block_types=["UpDecoderBlock2D"] * 2, block_out_channels=[16, 32], latent_channels=4,
+                        norm_num_groups=8, sample_size=16)
+    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(16, 32), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                                norm_num_groups=8, attention_head_dim=4)
+    sched = DDIMScheduler(num_train_timesteps=100, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                          clip_sample=False, steps_offset=1)
+    LDMTextToImagePipeline(vqvae=vae, bert=bert, tokenizer=tok, unet=unet, scheduler=sched).save_pretrained(
+        str(folder / "pipe"))
+    return folder / "pipe"
