@@ -9,7 +9,8 @@ pipeline runs offline. The appearance follows textbook contrast-enhanced CT desc
 - metastasis: ill-defined irregular margin, heterogeneous interior, rim enhancement.
 
 Lesion size, contrast, noise and the strength of each sign vary per image so that small
-lesions are ambiguous: classes are not trivially separable.
+lesions are ambiguous: classes are not trivially separable. Images are rendered at 64 px and
+resized with antialiasing for other sizes (``simulated:fll@28``), as a scanner patch would be.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from .base import ImageDataset, Split
+from .base import ImageDataset, Split, resize_uint8
 
 CLASSES = ["cyst", "hemangioma", "metastasis"]
 COUNTS = {"train": (433, 70, 178), "val": (115, 30, 157), "test": (128, 30, 149)}
@@ -108,6 +109,9 @@ def render(label: int, rng: np.random.Generator, size: int = 64) -> np.ndarray:
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
 
+NATIVE = 64  # images are rendered at 64 px and resized (antialiased) to other sizes
+
+
 def load_simulated(name: str = "fll", size: int | None = None, seed: int = 20240) -> ImageDataset:
     from ..errors import GenmixError
 
@@ -122,9 +126,11 @@ def load_simulated(name: str = "fll", size: int | None = None, seed: int = 20240
         for c, n in enumerate(counts):
             for i in range(n):
                 rng = np.random.default_rng([seed, _SPLIT_ID[split], c, i])
-                imgs.append(render(c, rng, size))
+                imgs.append(render(c, rng, NATIVE))
                 labels.append(c)
         x = torch.from_numpy(np.stack(imgs))[:, None]
+        if size != NATIVE:
+            x = resize_uint8(x, size)
         splits[split] = Split(split, x, torch.tensor(labels))
     spec = "simulated:fll" + (f"@{size}" if size != 64 else "")
     return ImageDataset(spec, list(CLASSES), splits, info={"simulated": True})

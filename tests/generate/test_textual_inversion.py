@@ -1,0 +1,73 @@
+"""Textual inversion, fully offline, on tiny pipelines the tests build from configs."""
+
+import pytest
+import torch
+
+from genmix.errors import GenmixError
+from genmix.generate.base import build_generator
+from genmix.generate.fit import load_generator, train_generator
+from genmix.generate.synthesize import synthesize
+from tests.generate.tiny_pipeline import build_tiny_ldm, build_tiny_sd
+from tests.generate.toy import toy_dataset
+
+
+@pytest.fixture(scope="module")
+def sd_path(tmp_path_factory):
+    return build_tiny_sd(tmp_path_factory.mktemp("sd"))
+
+
+@pytest.fixture(scope="module")
+def ldm_path(tmp_path_factory):
+    return build_tiny_ldm(tmp_path_factory.mktemp("ldm"))
+
+
+@pytest.mark.parametrize("which", ["sd", "ldm"])
+def test_only_placeholder_rows_change(which, sd_path, ldm_path):
+    path = sd_path if which == "sd" else ldm_path
+    m = build_generator("textual-inversion", {"pretrained": str(path), "num_vectors": 2, "lr": 0.05}, 2, 1, 16)
+    m.configure_optimizers()
+    before = m.embedding.weight.detach().clone()
+    frozen = {k: v.detach().clone() for k, v in m.parts["unet"].state_dict().items()}
+    g = torch.Generator().manual_seed(0)
+    losses = [float(m.training_step(torch.rand(4, 1, 16, 16, generator=g), torch.tensor([0, 1, 0, 1]), g)["loss"])
+              for _ in range(3)]
+    after = m.embedding.weight.detach()
+    changed = (before != after).any(1).nonzero().flatten().tolist()
+    assert changed == sorted(m.token_ids) and len(changed) == 4  # 2 classes x 2 vectors
+    keep = torch.ones(len(after), dtype=torch.bool)
+    keep[m.token_ids] = False
+    assert torch.equal(before[keep], after[keep])  # bit-identical
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert all(torch.equal(v, m.parts["unet"].state_dict()[k]) for k, v in frozen.items())
+
+
+def test_embeddings_round_trip_through_safetensors(sd_path, tmp_path):
+    cfg = {"pretrained": str(sd_path), "steps": 3, "batch_size": 4, "lr": 0.05, "log_every": 1}
+    ds = toy_dataset(8)
+    model = train_generator(ds, "textual-inversion", cfg, tmp_path / "g", "cpu", progress=False)
+    files = sorted((tmp_path / "g").glob("learned_embeds_*.safetensors"))
+    assert [f.name for f in files] == ["learned_embeds_0_dark.safetensors", "learned_embeds_1_bright.safetensors"]
+    fresh = build_generator("textual-inversion", {"pretrained": str(sd_path)}, 2, 1, 16)
+    assert not torch.equal(fresh.learned, model.learned)
+    fresh.load_embeddings(files)
+    assert torch.equal(fresh.learned, model.learned)
+    assert torch.equal(fresh.embedding.weight[fresh.token_ids], model.learned)
+    # the generator checkpoint holds the learned rows only, never the frozen pipeline
+    loaded, meta = load_generator(tmp_path / "g")
+    assert list(loaded.state_dict()) == ["learned"] and torch.equal(loaded.learned, model.learned)
+
+
+def test_synthesis_writes_the_asked_counts(sd_path, tmp_path):
+    cfg = {"pretrained": str(sd_path), "steps": 2, "batch_size": 4, "sampling_steps": 3}
+    train_generator(toy_dataset(8), "textual-inversion", cfg, tmp_path / "g", "cpu", progress=False)
+    info = synthesize(tmp_path / "g", tmp_path / "s", per_class=[3, 2], progress=False)
+    assert info["counts"] == [3, 2]
+    from genmix.data import load_dataset
+
+    s = load_dataset(f"synthetic:{tmp_path / 's'}")
+    assert s["train"].counts(2) == [3, 2] and s["train"].images.shape[1:] == (1, 16, 16)
+
+
+def test_missing_pipeline_is_a_clear_error(tmp_path):
+    with pytest.raises(GenmixError, match="cannot load a pretrained text-to-image pipeline"):
+        build_generator("textual-inversion", {"pretrained": str(tmp_path / "none")}, 2, 1, 16)
