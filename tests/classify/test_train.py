@@ -88,3 +88,14 @@ def test_pretrained_weights_load_from_file_and_adapt_first_conv(tmp_path):
     conv = m.backbone[1].conv1.weight
     assert torch.allclose(conv, ref.conv1.weight.sum(1, keepdim=True))
     assert torch.equal(m.backbone[1].layer1[0].conv1.weight, ref.layer1[0].conv1.weight)
+
+
+def test_finished_run_is_not_retrained(tmp_path, small_sim):
+    from genmix.errors import GenmixError
+
+    first = train_classifier(small_sim, _cfg(epochs=1), tmp_path, "cpu", progress=False)
+    stamp = (tmp_path / "model.safetensors").stat().st_mtime_ns
+    assert train_classifier(small_sim, _cfg(epochs=1), tmp_path, "cpu", progress=False) == first
+    assert (tmp_path / "model.safetensors").stat().st_mtime_ns == stamp
+    with pytest.raises(GenmixError, match="finished run with another config"):
+        train_classifier(small_sim, _cfg(epochs=2), tmp_path, "cpu", progress=False)

@@ -108,3 +108,14 @@ def test_bad_configs_are_clear_errors(tmp_path, capsys):
     p.write_text("data: [unclosed\n")
     assert main(["run", str(p), "--out", str(tmp_path / "y")]) == 2
     assert str(p) in capsys.readouterr().err
+
+
+def test_parallel_workers_finish_every_unit(tmp_path):
+    cfg = _config(tmp_path, rows=["baseline", "cutmix"], generators={},
+                  classifier={"model": "smallcnn", "epochs": 1, "batch_size": 64})
+    exp = tmp_path / "exp"
+    ran = run_experiment(load_config(cfg), exp, workers=2, progress=False)
+    assert len(ran) == 4
+    rows = _rows(exp / "results.csv")
+    assert [r["status"] for r in rows] == ["done"] * 4
+    assert {(r["row"], r["seed"]) for r in rows} == {(n, s) for n in ("Baseline", "CutMix") for s in ("0", "1")}

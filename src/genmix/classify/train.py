@@ -102,6 +102,11 @@ class Trainer:
 
     def run(self, stop_after: int | None = None) -> dict:
         cfg, ds = self.cfg, self.ds
+        done = self.out / "model.safetensors"
+        if done.is_file() and (self.out / "metrics.json").is_file():
+            if load_state(done)["config"] != json.loads(json.dumps(asdict(cfg))):
+                raise GenmixError(f"{done}: {self.out} holds a finished run with another config; use a new --out")
+            return json.loads((self.out / "metrics.json").read_text())  # finished: nothing to redo
         self._build()
         ckpt = self.out / "checkpoint.safetensors"
         state = {"epoch": 0, "best": None, "bad": 0, "history": [], "best_model": None}

@@ -39,7 +39,9 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
 
     _load_all()
     data = dict(spec=cfg["data"], root=cfg.get("data_root"), size=cfg.get("image_size"), channels=cfg.get("channels"))
-    dkey = {k: v for k, v in data.items() if k != "root"}
+    ds = _dataset(data["spec"], data["root"], data["size"], data["channels"])
+    # units are keyed by the data's content too, so edited files never reuse stale results
+    dkey = {**{k: v for k, v in data.items() if k != "root"}, "fingerprint": _fingerprint(ds)}
     rows = expand_rows(cfg)
     units = {"gen": {}, "synth": {}, "clf": []}
     unavailable = {}
@@ -96,11 +98,23 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             hashed = json.loads(json.dumps(tcd))
             if "synthetic" in opts:
                 hashed["augment_opts"]["synthetic"] = unit["synth"]  # hash by content, not by path
+            hashed["data_fingerprint"] = dkey["fingerprint"]
             h = config_hash(hashed)
             uid = f"clf-{_slug(row['name'])}-s{seed}-{h}"
             unit.update(id=uid, train_config=tcd, data=data, dir=str(exp_dir / "units" / uid), status="planned")
             units["clf"].append(unit)
     return {"units": units, "unavailable": unavailable, "rows": rows}
+
+
+def _fingerprint(ds) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(ds.splits):
+        h.update(ds[name].images.numpy().tobytes())
+        h.update(ds[name].labels.numpy().tobytes())
+    h.update("|".join(ds.class_names).encode())
+    return h.hexdigest()[:16]
 
 
 def _slug(s):
