@@ -95,6 +95,18 @@ class GenerativeModel(nn.Module):
         return self.ema if self.ema is not None else self.ema_source()
 
 
+def upsampling_plan(size: int, method: str) -> tuple[int, int]:
+    """(s0, k): start from an s0 x s0 map (3 <= s0 <= 7) and up-sample k times by 2 to ``size``
+    (28 -> 7 x 2**2, 32 -> 4 x 2**3, 64 -> 4 x 2**4); shared by the GANs."""
+    for k in range(1, 10):
+        s0 = size >> k
+        if s0 << k != size:
+            break
+        if 3 <= s0 <= 7:
+            return s0, k
+    raise GenmixError(f"{method}: image size {size} unsupported (use 28, 32, 48, 56, 64, 96, 128, ...)")
+
+
 def resolve_config(name: str, preset: str | None, overrides: dict) -> dict:
     _load_all()
     if name not in GENERATORS:

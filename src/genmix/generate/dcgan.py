@@ -16,18 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GenmixError
-from .base import GenerativeModel, register
+from .base import GenerativeModel, register, upsampling_plan
 
 
 def _plan(size: int) -> tuple[int, int]:
-    """(s0, k): start from an s0 x s0 map (3 <= s0 <= 7) and up-sample k times by 2 to ``size``."""
-    for k in range(1, 10):
-        s0 = size >> k
-        if s0 << k != size:
-            break
-        if 3 <= s0 <= 7:
-            return s0, k
-    raise GenmixError(f"dcgan: image size {size} unsupported (use 28, 32, 48, 56, 64, 96, 128, ...)")
+    return upsampling_plan(size, "dcgan")
 
 
 class _G(nn.Module):

@@ -24,19 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GenmixError
-from .base import GenerativeModel, register
+from .base import GenerativeModel, register, upsampling_plan
 
 SQRT2 = math.sqrt(2.0)
 
 
 def _plan(size: int) -> tuple[int, int]:
-    for k in range(1, 10):
-        s0 = size >> k
-        if s0 << k != size:
-            break
-        if 3 <= s0 <= 7:
-            return s0, k
-    raise GenmixError(f"stylegan2: image size {size} unsupported (use 28, 32, 48, 56, 64, 96, 128, 256, ...)")
+    return upsampling_plan(size, "stylegan2")
 
 
 class EqualLinear(nn.Module):
