@@ -71,3 +71,23 @@ def test_synthesis_writes_the_asked_counts(sd_path, tmp_path):
 def test_missing_pipeline_is_a_clear_error(tmp_path):
     with pytest.raises(GenmixError, match="cannot load a pretrained text-to-image pipeline"):
         build_generator("textual-inversion", {"pretrained": str(tmp_path / "none")}, 2, 1, 16)
+
+
+def test_cli_train_generator_and_synthesize_for_generators_ii(sd_path, tmp_path, capsys):
+    from genmix.cli import main
+    from tests.helpers import make_folder_dataset
+
+    make_folder_dataset(tmp_path / "data", (4, 4), size=16)
+    spec = f"folder:{tmp_path / 'data'}"
+    for gen, extra in (("textual-inversion", ["--set", f"pretrained={sd_path}", "--set", "sampling_steps=2"]),
+                       ("stylegan2", ["--set", "channel_max=16", "--set", "channel_min=16"])):
+        out = tmp_path / gen
+        rc = main(["train-generator", "--data", spec, "--generator", gen, "--out", str(out), "--steps", "2",
+                   "--batch-size", "4", "--quiet", *extra])
+        assert rc == 0, capsys.readouterr().err
+        rc = main(["synthesize", str(out), "--out", str(tmp_path / f"s-{gen}"), "--per-class", "2,1", "--quiet"])
+        assert rc == 0
+        assert (tmp_path / f"s-{gen}" / "grid.png").is_file()
+    rc = main(["train-generator", "--data", spec, "--generator", "textual-inversion", "--out", str(tmp_path / "x"),
+               "--set", f"pretrained={tmp_path / 'missing'}", "--quiet"])
+    assert rc == 2 and not (tmp_path / "x").exists()

@@ -113,6 +113,8 @@ def build_tables(exp: Path) -> list[dict]:
 def _pct(e, m, ci=False):
     if f"{m}_mean" not in e:
         return "–"
+    if e.get("n_seeds", 0) < 2:  # one seed: no spread to show
+        return f"{100 * e[f'{m}_mean']:.1f}"
     s = f"{100 * e[f'{m}_mean']:.1f} ± {100 * e[f'{m}_std']:.1f}"
     if ci and not math.isnan(e[f"{m}_ci_low"]):
         s += f" [{100 * e[f'{m}_ci_low']:.1f}, {100 * e[f'{m}_ci_high']:.1f}]"
@@ -139,7 +141,7 @@ def _write_table_files(exp: Path, table, classes):
             cells += [_pct(e, "auc_macro"), str(e["n_seeds"])]
         lines.append("| " + " | ".join(cells) + " |")
         tex.append(" & ".join(c.replace("±", "$\\pm$").replace("%", "\\%").replace("_", "\\_") for c in cells) + " \\\\")
-    lines += ["", "Mean ± std over seeds; [95 % t-interval] for Acc and F1.", "",
+    lines += ["", "Mean ± std over seeds (a single value when one seed ran); [95 % t-interval] for Acc and F1.", "",
               "Comparison with Baseline (paired by seed): Δ = row − Baseline, percentage points.", "",
               "| Method | ΔAcc [95% CI] | ΔF1 [95% CI] | p (paired t, F1) | McNemar p per seed |", "|---|---|---|---|---|"]
     for e in table:
