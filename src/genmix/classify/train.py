@@ -70,7 +70,7 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return F.cross_entropy(logits, target)
 
 
-def _val_pass(model, split, num_classes, device, class_names):
+def _val_pass(model, split, device, class_names):
     from ..evaluate import compute_metrics, predict
 
     probs = predict(model, split, device)
@@ -126,7 +126,7 @@ class Trainer:
             if stop_after is not None and epoch >= stop_after:
                 return {}
             train_loss = self._epoch(tqdm, epoch)
-            val_loss, vm = _val_pass(self.model, ds["val"], ds.num_classes, self.device, ds.class_names)
+            val_loss, vm = _val_pass(self.model, ds["val"], self.device, ds.class_names)
             epoch += 1
             score = (vm["f1_macro"], -val_loss) if cfg.monitor == "f1_macro" else (-val_loss, vm["f1_macro"])
             improved = state["best"] is None or tuple(score) > tuple(state["best"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -100,7 +101,7 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
         x, y = train.batch(torch.tensor(idx))
         losses = model.training_step(x.to(device), y.to(device), dgen)
         vals = {k: float(v) for k, v in losses.items()}
-        bad = {k: v for k, v in vals.items() if not torch.isfinite(torch.tensor(v))}
+        bad = {k: v for k, v in vals.items() if not math.isfinite(v)}
         if bad:
             last = f"{ckpt} (step {load_state(ckpt)['step']})" if ckpt.is_file() else "none was written yet"
             raise GenmixError(f"{name} diverged at step {step + 1}: non-finite loss {bad}; training stopped, "
