@@ -45,11 +45,12 @@ def cmd_train_classifier(args):
     from .device import choose_device
 
     settings = dict(PRESETS[args.preset])
-    for k in ("epochs", "batch_size", "lr", "patience", "monitor", "weight_decay"):
+    for k in ("epochs", "batch_size", "lr", "patience", "monitor", "weight_decay", "schedule"):
         if getattr(args, k) is not None:
             settings[k] = getattr(args, k)
     aug_opts = {k: v for k, v in dict(alpha=args.alpha, ratio=args.ratio, synthetic=args.synthetic,
-                                      per_sample=args.per_sample, jsd=args.jsd).items() if v is not None}
+                                      per_sample=args.per_sample, jsd=args.jsd,
+                                      epoch=args.genmix_epoch).items() if v is not None}
     cfg = TrainConfig(data=args.data, model=args.model, augment=args.augment, augment_opts=aug_opts,
                       seed=args.seed, pretrained=args.pretrained or False, image_size=args.image_size,
                       channels=args.channels, **settings).validate()
@@ -172,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--batch-size", type=int)
     q.add_argument("--lr", type=float)
     q.add_argument("--weight-decay", type=float)
+    q.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (per batch)")
     q.add_argument("--monitor", choices=["f1_macro", "loss"])
     q.add_argument("--pretrained", nargs="?", const=True, default=None,
                    help="ImageNet weights from the torch cache, or from FILE")
@@ -181,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--per-sample", dest="per_sample", action="store_true", default=None,
                    help="draw lambda per sample (mixup; genmix does so by default)")
     q.add_argument("--per-batch", dest="per_sample", action="store_false", help="one lambda per batch")
+    q.add_argument("--genmix-epoch", choices=["real", "pool"],
+                   help="genmix: an epoch runs over the real images (x_R, default) or over the pool (x_S)")
     q.add_argument("--no-jsd", dest="jsd", action="store_false", default=None, help="AugMix without JSD loss")
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")

@@ -44,7 +44,7 @@ def _prepared(tmp_path, **kw):
 
 
 def test_genmix_lambda_zero_is_real_lambda_one_is_pool(tmp_path):
-    aug, train = _prepared(tmp_path)
+    aug, train = _prepared(tmp_path, epoch="real")
     x, y = train.batch(torch.arange(8))
     y = F.one_hot(y, 2).float()
     params = aug.sample(x, y, torch.Generator().manual_seed(1))
@@ -56,7 +56,7 @@ def test_genmix_lambda_zero_is_real_lambda_one_is_pool(tmp_path):
 
 
 def test_genmix_labels_follow_formula(tmp_path):
-    aug, train = _prepared(tmp_path, alpha=0.3)
+    aug, train = _prepared(tmp_path, alpha=0.3, epoch="real")
     x, y = train.batch(torch.arange(0, 40, 4))
     y = F.one_hot(y, 2).float()
     params = aug.sample(x, y, torch.Generator().manual_seed(2))
@@ -113,3 +113,20 @@ def test_pool_refuses_too_few_synthetic_and_foreign_sets(tmp_path):
         GenMix(str(_synth_dir(tmp_path / "b"))).prepare(_real(), 2, torch.Generator(), "medmnist:other")
     with pytest.raises(GenmixError, match="needs --synthetic"):
         create_augmentation("genmix")
+
+
+def test_genmix_epoch_over_pool_iterates_the_pool_and_mixes_with_real(tmp_path):
+    aug, train = _prepared(tmp_path, alpha=0.3, epoch="pool")
+    assert train is aug.pool and len(train) == 80  # 40 real + 40 synthetic at ratio 0.5
+    x, y = train.batch(torch.arange(30, 50))  # crosses from real into synthetic images
+    y = F.one_hot(y, 2).float()
+    params = aug.sample(x, y, torch.Generator().manual_seed(3))
+    assert int(params["pool_index"].max()) < len(aug.real)  # x_R is drawn from the real images only
+    out = aug.apply(x, y, params)
+    lam = params["lam"].view(-1, 1)
+    xr, yr = aug.real.batch(params["pool_index"])
+    assert torch.allclose(out.y, lam * y + (1 - lam) * F.one_hot(yr, 2).float())  # λ weighs x_S (the batch)
+    assert torch.allclose(out.x, lam.view(-1, 1, 1, 1) * x + (1 - lam.view(-1, 1, 1, 1)) * xr)
+    assert torch.allclose(out.y.sum(1), torch.ones(20))
+    with pytest.raises(ValueError, match="epoch"):
+        GenMix(None, epoch="synthetic")

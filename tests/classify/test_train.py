@@ -99,3 +99,23 @@ def test_finished_run_is_not_retrained(tmp_path, small_sim):
     assert (tmp_path / "model.safetensors").stat().st_mtime_ns == stamp
     with pytest.raises(GenmixError, match="finished run with another config"):
         train_classifier(small_sim, _cfg(epochs=2), tmp_path, "cpu", progress=False)
+
+
+def test_cosine_schedule_decays_to_zero_and_resumes_exactly(tmp_path, small_sim):
+    from genmix.classify.train import Trainer
+
+    cfg = _cfg(schedule="cosine", epochs=2)
+    full = train_classifier(small_sim, cfg, tmp_path / "full", "cpu", progress=False)
+    part = tmp_path / "part"
+    train_classifier(small_sim, cfg, part, "cpu", progress=False, stop_after=1)
+    assert train_classifier(small_sim, cfg, part, "cpu", progress=False) == full
+    t = Trainer(small_sim, cfg, tmp_path / "t", "cpu", progress=False)
+    t._build()
+    lrs = []
+    for _ in range(2 * len(range(0, len(t.train_split), cfg.batch_size))):
+        lrs.append(t.opt.param_groups[0]["lr"])
+        t.opt.step()
+        t.sched.step()
+    assert lrs[0] == cfg.lr and lrs == sorted(lrs, reverse=True) and t.opt.param_groups[0]["lr"] < 1e-9
+    with pytest.raises(Exception, match="schedule"):
+        _cfg(schedule="step").validate()

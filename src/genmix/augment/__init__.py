@@ -37,7 +37,7 @@ def create_augmentation(name: str, **opts) -> Augmentation:
             return SyntheticBlend(opts["synthetic"], **ratio)
         from .genmix import GenMix
 
-        return GenMix(opts["synthetic"], **ratio, **pick("alpha", "per_sample"))
+        return GenMix(opts["synthetic"], **ratio, **pick("alpha", "per_sample", "epoch"))
     raise GenmixError(f"unknown augmentation '{name}' (known: {', '.join(NAMES)})")
 
 

@@ -2,7 +2,8 @@
 
 Rows are strings — ``baseline``, ``mixup``, ``cutmix``, ``augmix``, ``synthetic:<generator>``,
 ``genmix:<generator>`` — or dicts ``{name, augment, generator, ratio, alpha, per_sample,
-balance}`` for variants (other ratios, α values, balanced synthesis).
+balance, epoch}`` for variants (other ratios, α values, balanced synthesis, GenMix epochs over
+the pool).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def load_config(path) -> dict:
 
 
 def expand_rows(cfg: dict) -> list[dict]:
-    gm = {"alpha": 0.3, "ratio": 0.5, "per_sample": True, **cfg.get("genmix", {})}
+    gm = {"alpha": 0.3, "ratio": 0.5, "per_sample": True, "epoch": "pool", **cfg.get("genmix", {})}
     rows = []
     for r in cfg["rows"]:
         if isinstance(r, str):

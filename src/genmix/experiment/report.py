@@ -228,7 +228,8 @@ def _training_views(unit, n_each: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     gm = GenMix(opts["synthetic"], ratio=None if opts.get("ratio") == "all" else opts.get("ratio", 0.5),
                 alpha=opts.get("alpha", 0.3), per_sample=opts.get("per_sample", True))
-    real = gm.prepare(ds["train"], ds.num_classes, g, ds.spec)
+    gm.prepare(ds["train"], ds.num_classes, g, ds.spec)
+    real = gm.real
     syn_idx = torch.nonzero(gm.is_synthetic).flatten()
     ri = torch.randperm(len(real), generator=g)[:n_each]
     si = syn_idx[torch.randperm(len(syn_idx), generator=g)[:n_each]]

@@ -66,7 +66,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             unit = {"kind": "clf", "row": row["name"], "augment": row["augment"], "seed": seed,
                     "generator": row.get("generator"), "ratio": row.get("ratio"), "alpha": row.get("alpha")}
             gname = row.get("generator")
-            opts = {k: row[k] for k in ("alpha", "per_sample", "ratio") if k in row and row[k] is not None}
+            opts = {k: row[k] for k in ("alpha", "per_sample", "ratio", "epoch") if k in row and row[k] is not None}
             if row["augment"] == "mixup":
                 opts = {k: row[k] for k in ("alpha", "per_sample") if k in row}
             if gname:
