@@ -24,7 +24,7 @@ from genmix.data import load_dataset  # noqa: E402
 def main(repeats=5, bs=32):
     ds = load_dataset("medmnist:breastmnist", data_root())
     train = ds["train"]
-    cfg = TrainConfig(data=ds.spec, model="resnet18", epochs=1, batch_size=bs, lr=1e-3, seed=0)
+    cfg = TrainConfig(data=ds.spec, model="resnet18", epochs=1, batch_size=bs, lr=1e-3, seed=0, schedule="cosine")
     tr = Trainer(ds, cfg, "/tmp/genmix-bench-unused", "cpu", progress=False)
     tr._build()
 
