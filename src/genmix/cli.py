@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw lambda per sample (mixup; genmix does so by default)")
     q.add_argument("--per-batch", dest="per_sample", action="store_false", help="one lambda per batch")
     q.add_argument("--genmix-epoch", choices=["real", "pool"],
-                   help="genmix: an epoch runs over the real images (x_R, default) or over the pool (x_S)")
+                   help="genmix: an epoch runs over the pool (x_S, default) or over the real images (x_R)")
     q.add_argument("--no-jsd", dest="jsd", action="store_false", default=None, help="AugMix without JSD loss")
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")

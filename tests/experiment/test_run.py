@@ -119,3 +119,15 @@ def test_parallel_workers_finish_every_unit(tmp_path):
     rows = _rows(exp / "results.csv")
     assert [r["status"] for r in rows] == ["done"] * 4
     assert {(r["row"], r["seed"]) for r in rows} == {(n, s) for n in ("Baseline", "CutMix") for s in ("0", "1")}
+
+
+def test_genmix_rows_run_epochs_over_the_pool_unless_told_and_bad_epoch_is_a_clear_error(tmp_path, capsys):
+    from genmix.experiment.config import expand_rows
+
+    rows = {r["name"]: r for r in expand_rows(load_config(_config(tmp_path)))}
+    assert rows["GenMix (DCGAN)"]["epoch"] == "pool" and rows["GenMix (DCGAN, balanced)"]["epoch"] == "pool"
+    rows = {r["name"]: r for r in expand_rows(load_config(_config(tmp_path, genmix={"epoch": "real"})))}
+    assert rows["GenMix (DCGAN)"]["epoch"] == "real"
+    bad = _config(tmp_path, genmix={"epoch": "synthetic"})
+    assert main(["run", str(bad), "--out", str(tmp_path / "x")]) == 2
+    assert "genmix epoch must be 'pool' or 'real'" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -1,8 +1,7 @@
 """GenMix (Lee, Lee & Hong), the paper's Eq. 1.
 
-For each training sample, x_R comes from the real training images (the epoch iterates over
-them) and x_S from the pool real ∪ synthetic (at ``ratio``, drawn uniformly, so pairs cross
-classes at random as in mixup); λ ~ Beta(α, 1) with α = 0.3 by default, and
+For each training sample, x_R comes from the real training images and x_S from the pool
+real ∪ synthetic (at ``ratio``; pairs cross classes at random as in mixup); λ ~ Beta(α, 1) with α = 0.3 by default, and
 
     x = λ·x_S + (1−λ)·x_R,    y = λ·y_S + (1−λ)·y_R     (soft labels, soft-target loss).
 
@@ -48,17 +47,17 @@ class GenMix(Augmentation):
             self.pool, self.is_synthetic = build_pool(train, self.synthetic, num_classes, self.ratio, generator,
                                                       source_spec)
         self.real = train
-        return self.pool if self.epoch == "pool" else train  # what the batches (x) come from
+        # the batches (x) come from one side, the partners are drawn from the other
+        self.drawn = train if self.epoch == "pool" else self.pool
+        return self.pool if self.epoch == "pool" else train
 
     def sample(self, x, y, generator):
         n = x.shape[0]
-        other = self.real if self.epoch == "pool" else self.pool
         return {"lam": beta_sample(self.alpha, 1.0, (n,) if self.per_sample else (), generator),
-                "pool_index": torch.randint(len(other), (n,), generator=generator)}
+                "pool_index": torch.randint(len(self.drawn), (n,), generator=generator)}  # index into drawn
 
     def apply(self, x, y, params):
-        other = self.real if self.epoch == "pool" else self.pool
-        xo, yo = other.batch(params["pool_index"])
+        xo, yo = self.drawn.batch(params["pool_index"])
         xo = xo.to(x.device)
         yo = F.one_hot(yo, y.shape[1]).to(y)
         if self.epoch == "pool":  # the batch is x_S, the drawn images are x_R

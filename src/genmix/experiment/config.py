@@ -84,6 +84,9 @@ def expand_rows(cfg: dict) -> list[dict]:
             row.setdefault("name", f"{row['augment']}:{row.get('generator', '')}".rstrip(":"))
         else:
             raise GenmixError(f"{cfg.get('_path', 'config')}: row {r!r} is neither a string nor a mapping")
+        if row.get("epoch", "pool") not in ("pool", "real"):
+            raise GenmixError(f"{cfg.get('_path', 'config')}: row '{row['name']}': genmix epoch must be 'pool' or "
+                              f"'real', not {row['epoch']!r}")
         rows.append(row)
     names = [r["name"] for r in rows]
     if len(set(names)) != len(names):

@@ -227,7 +227,8 @@ def _training_views(unit, n_each: int, seed: int = 0):
     opts = cfg.augment_opts
     g = torch.Generator().manual_seed(seed)
     gm = GenMix(opts["synthetic"], ratio=None if opts.get("ratio") == "all" else opts.get("ratio", 0.5),
-                alpha=opts.get("alpha", 0.3), per_sample=opts.get("per_sample", True))
+                alpha=opts.get("alpha", 0.3), per_sample=opts.get("per_sample", True),
+                epoch="real")  # batches of real images as x_R, x_S from the pool: Eq. 1's mixed images
     gm.prepare(ds["train"], ds.num_classes, g, ds.spec)
     real = gm.real
     syn_idx = torch.nonzero(gm.is_synthetic).flatten()
