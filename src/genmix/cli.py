@@ -27,6 +27,10 @@ def _load(args, spec=None):
 def cmd_data_info(args):
     ds = _load(args, args.spec)
     d = ds.describe()
+    if args.manifest:
+        from .data import write_split_manifest
+
+        write_split_manifest(ds, args.manifest)
     if args.json:
         print(json.dumps(d, indent=2))
         return
@@ -35,9 +39,18 @@ def cmd_data_info(args):
     print(f"classes   {', '.join(f'{i}={n}' for i, n in enumerate(d['classes']))}")
     for name, s in d["splits"].items():
         counts = " / ".join(str(v) for v in s["counts"].values())
-        print(f"{name:<6}    {s['n']:>6} images   per class {counts}")
+        patients = f"   {s['groups']} patients" if "groups" in s else ""
+        print(f"{name:<6}    {s['n']:>6} images   per class {counts}{patients}")
+    if d.get("groups"):
+        g = d["groups"]
+        alone = f"; {g['ungrouped_images']} images outside any, each its own group" if g["ungrouped_images"] else ""
+        print(f"groups    {g['n']} patients ({g['by']}){alone}; no patient in two splits")
+    if d.get("identical_images"):
+        print(f"note      {d['identical_images']} images have a byte-identical twin; twins are kept in one split")
     if ds.info.get("simulated"):
         print("note      SIMULATED data (project-written), not real patients")
+    if args.manifest:
+        print(f"manifest  {args.manifest} (path,label,split,group; {sum(d_['n'] for d_ in d['splits'].values())} rows)")
 
 
 def cmd_train_classifier(args):
@@ -158,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("data-info", help="split sizes, class names and counts of a dataset spec")
     q.add_argument("spec")
     q.add_argument("--json", action="store_true")
+    q.add_argument("--manifest", default=None, metavar="OUT.csv",
+                   help="write the resolved split as path,label,split,group to OUT.csv")
     _data_args(q, spec_required=False)
     q.set_defaults(func=cmd_data_info)
 

@@ -30,9 +30,11 @@ def test_folder_without_splits_is_split_stratified(tmp_path):
 
 def test_dicom_rescale_and_window(tmp_path):
     # stored values v -> HU = v - 1024; window 40/400 maps HU -160..240 to 0..255
-    for s in ("train", "val", "test"):
+    for k, s in enumerate(("train", "val", "test")):
         for c, stored in (("fat", 1024 - 100), ("bone", 1024 + 1000)):
-            write_dicom(tmp_path / s / c / "a.dcm", np.full((8, 8), stored))
+            arr = np.full((8, 8), stored)
+            arr[7, 7] = 1024 + 20 * k  # distinct images per split (identical ones in two splits are refused)
+            write_dicom(tmp_path / s / c / "a.dcm", arr)
     ds = load_dataset(f"folder:{tmp_path}")
     img = {ds.class_names[int(y)]: x for x, y in zip(ds["train"].images, ds["train"].labels)}
     assert int(img["bone"].max()) == 255  # 1000 HU is above the window
@@ -41,11 +43,12 @@ def test_dicom_rescale_and_window(tmp_path):
 
 
 def test_nifti_slices(tmp_path):
-    for s in ("train", "val", "test"):
+    for k, s in enumerate(("train", "val", "test")):
         for c, v in (("a", 0.0), ("b", 1.0)):
             arr = np.zeros((10, 12))
             arr[:5] = v
             arr[5:] = 1 - v
+            arr[9, 11] = 0.2 + 0.1 * k  # distinct images per split
             write_nifti(tmp_path / s / c / "x.nii.gz", arr)
     ds = load_dataset(f"folder:{tmp_path}")
     assert ds["train"].images.shape[1:] == (1, 10, 12)

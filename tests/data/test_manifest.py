@@ -19,7 +19,9 @@ def test_grouped_split_keeps_patients_whole(tmp_path):
         label = "lesion" if patient % 3 == 0 else "normal"
         for k in range(int(rng.integers(1, 5))):
             f = f"img/p{patient}_{k}.png"
-            write_png(tmp_path / f, np.full((8, 8), 50 if label == "normal" else 200, np.uint8))
+            arr = np.full((8, 8), 50 if label == "normal" else 200, np.uint8)
+            arr[0, :2] = (patient, k)  # distinct images (identical ones of two patients may not part)
+            write_png(tmp_path / f, arr)
             rows.append(f"{f},{label},p{patient}")
     ds = load_dataset(f"csv:{_manifest(tmp_path, rows)}")
     owner = {}
@@ -35,9 +37,9 @@ def test_grouped_split_keeps_patients_whole(tmp_path):
 
 def test_split_column_and_unknown_label(tmp_path):
     rows = []
-    for s in ("train", "val", "test"):
-        for c in ("a", "b"):
-            write_png(tmp_path / f"{s}{c}.png", np.zeros((8, 8), np.uint8))
+    for k, s in enumerate(("train", "val", "test")):
+        for j, c in enumerate(("a", "b")):
+            write_png(tmp_path / f"{s}{c}.png", np.full((8, 8), 10 * k + j, np.uint8))  # distinct images
             rows.append(f"{s}{c}.png,{c},{s}")
     ds = load_dataset(f"csv:{_manifest(tmp_path, rows, 'path,label,split')}")
     assert ds.class_names == ["a", "b"] and len(ds["val"]) == 2

@@ -131,6 +131,9 @@ class Trainer:
             state = {k: saved[k] for k in state}
         self.out.mkdir(parents=True, exist_ok=True)
         _write_yaml(self.out / "config.yaml", {**asdict(cfg), "dataset": ds.describe()})
+        from ..data import write_split_manifest
+
+        write_split_manifest(ds, self.out / "split_manifest.csv")  # the split this run used, for audit
         tqdm = _tqdm(self.progress)
         epoch = state["epoch"]
         while epoch < cfg.epochs and state["bad"] < cfg.patience:

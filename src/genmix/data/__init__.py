@@ -16,7 +16,14 @@ from pathlib import Path
 from ..errors import GenmixError
 from .base import SPLITS, ImageDataset, Split, resize_uint8, to_uint8
 
-__all__ = ["load_dataset", "parse_spec", "ImageDataset", "Split", "SPLITS", "to_uint8"]
+__all__ = ["load_dataset", "parse_spec", "ImageDataset", "Split", "SPLITS", "to_uint8", "write_split_manifest"]
+
+def write_split_manifest(ds: ImageDataset, path) -> Path:
+    """Write ``path,label,split,group`` for every image of ``ds`` to ``path`` (atomically)."""
+    from .split_manifest import write_split_manifest as write
+
+    return write(ds, path)
+
 
 KINDS = ("medmnist", "folder", "csv", "simulated", "synthetic", "named", "subset")
 

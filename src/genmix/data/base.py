@@ -18,6 +18,7 @@ class Split:
     images: torch.Tensor  # uint8 (N, C, H, W)
     labels: torch.Tensor  # int64 (N,)
     sources: list[str] | None = None  # where each image came from (file path), when known
+    groups: list[str] | None = None  # patient id per image ("" = none known), when the source has groups
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
@@ -25,6 +26,10 @@ class Split:
         self.labels = self.labels.long().reshape(-1)
         if len(self.labels) != len(self.images):
             raise ValueError("Split.images and Split.labels differ in length")
+        for name in ("sources", "groups"):
+            v = getattr(self, name)
+            if v is not None and len(v) != len(self.labels):
+                raise ValueError(f"Split.{name} and Split.labels differ in length")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -39,7 +44,12 @@ class Split:
     def subset(self, index) -> "Split":
         index = torch.as_tensor(index, dtype=torch.long)
         src = [self.sources[i] for i in index.tolist()] if self.sources else None
-        return Split(self.name, self.images[index], self.labels[index], src)
+        grp = [self.groups[i] for i in index.tolist()] if self.groups else None
+        return Split(self.name, self.images[index], self.labels[index], src, grp)
+
+    def group_count(self) -> int:
+        """Distinct known groups (patients) in this split; 0 when none are known."""
+        return len({g for g in self.groups if g}) if self.groups else 0
 
 
 @dataclass
@@ -89,13 +99,28 @@ class ImageDataset:
         return self
 
     def describe(self) -> dict:
+        """Sizes and class counts per split; ``groups`` (patients) when the source names them:
+        ``{"n", "by", "ungrouped_images"}`` overall and ``groups`` per split, else None."""
+        grouped = bool(self.info.get("groups_by"))
+        splits = {}
+        for n, s in self.splits.items():
+            splits[n] = {"n": len(s), "counts": dict(zip(self.class_names, s.counts(self.num_classes)))}
+            if grouped:
+                splits[n]["groups"] = s.group_count()
+        groups = None
+        if grouped:
+            all_groups = [g for s in self.splits.values() for g in (s.groups or [])]
+            groups = {"n": len({g for g in all_groups if g}), "by": self.info["groups_by"],
+                      "ungrouped_images": sum(1 for s in self.splits.values() for g in (s.groups or [""] * len(s))
+                                              if not g)}
         return {
             "spec": self.spec,
             "classes": self.class_names,
             "image_size": self.image_size,
             "channels": self.channels,
-            "splits": {n: {"n": len(s), "counts": dict(zip(self.class_names, s.counts(self.num_classes)))}
-                       for n, s in self.splits.items()},
+            "splits": splits,
+            "groups": groups,
+            "identical_images": self.info.get("identical_images", 0),
         }
 
 

@@ -1,7 +1,9 @@
 """``csv:<path>``: a manifest with columns path,label[,split][,group].
 
 Paths are relative to the manifest's folder and may not escape it. Without a split column,
-a stratified split keeps each group (patient) inside one split.
+a stratified split keeps each group (patient) inside one split; with one, a group in two
+splits, a file listed in two splits or byte-identical images in two splits is an error.
+Column names are matched without case or surrounding spaces; a UTF-8 BOM is ignored.
 """
 
 from __future__ import annotations
@@ -9,10 +11,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import GenmixError
-from .assemble import assemble, split_indices
+from .assemble import Entry, build_dataset
 from .base import SPLITS
 
 
@@ -22,9 +22,12 @@ def load_manifest(path: str, image_size=None, channels=None, window=None, seed: 
         raise GenmixError(f"{mpath}: manifest not found")
     base = mpath.parent.resolve()
     try:
-        with open(mpath, newline="") as f:
-            rows = list(csv.DictReader(f))
-            cols = set(rows[0].keys()) if rows else set()
+        with open(mpath, newline="", encoding="utf-8-sig") as f:  # utf-8-sig: a BOM (Excel) is not a column name
+            reader = csv.DictReader(f)
+            if reader.fieldnames:
+                reader.fieldnames = [(c or "").strip().lower() for c in reader.fieldnames]
+            rows = list(reader)
+            cols = set(reader.fieldnames or ())
     except (UnicodeDecodeError, csv.Error) as exc:
         raise GenmixError(f"{mpath}: not a readable CSV manifest ({exc})") from None
     if not rows:
@@ -45,29 +48,39 @@ def load_manifest(path: str, image_size=None, channels=None, window=None, seed: 
         split = (r.get("split") or "").strip().lower() if "split" in cols else ""
         if split and split not in SPLITS:
             raise GenmixError(f"{mpath}: line {i}: unknown split '{split}' (train, val or test)")
-        entries.append((p, label, split, (r.get("group") or "").strip() or f"row{i}"))
+        entries.append((p, label, split, (r.get("group") or "").strip(), i))
+    origin = str(mpath)
     if "split" in cols and any(e[2] for e in entries):
-        if not all(e[2] for e in entries):
-            raise GenmixError(f"{mpath}: some rows have an empty split")
+        empty = [e[4] for e in entries if not e[2]]
+        if empty:
+            raise GenmixError(f"{mpath}: line {empty[0]}: empty split (every row needs train, val or test "
+                              "when some have one)")
         names = sorted({e[1] for e in entries if e[2] == "train"}, key=_label_key)
-        records = {s: [] for s in SPLITS}
-        for p, label, split, _ in entries:
+        if not names:
+            raise GenmixError(f"{mpath}: split 'train' has no rows")
+        for p, label, split, _, i in entries:
             if label not in names:
-                raise GenmixError(f"{mpath}: unknown label '{label}' in split '{split}' "
+                raise GenmixError(f"{mpath}: line {i}: unknown label '{label}' in split '{split}' "
                                   f"(not a class of the training split: {names})")
-            records[split].append((p, names.index(label)))
         for s in SPLITS:
-            present = {y for _, y in records[s]}
-            for c, name in enumerate(names):
-                if c not in present:
-                    raise GenmixError(f"{mpath}: class '{name}' is missing from split '{s}'")
+            present = {e[1] for e in entries if e[2] == s}
+            if not present:
+                raise GenmixError(f"{mpath}: split '{s}' has no rows (the split column must use train, val "
+                                  "and test)")
+            for name in names:
+                if name not in present:
+                    raise GenmixError(f"{mpath}: class '{name}' is missing from split '{s}' (it has "
+                                      f"{', '.join(n for n in names if n in present)})")
     else:
         names = sorted({e[1] for e in entries}, key=_label_key)
-        labels = np.array([names.index(e[1]) for e in entries])
-        groups = np.array([e[3] for e in entries])
-        idx = split_indices(labels, groups, seed)
-        records = {s: [(entries[i][0], int(labels[i])) for i in idx[s]] for s in SPLITS}
-    return assemble(f"csv:{path}", str(mpath), names, records, image_size, channels, window)
+    first: dict = {}
+    for p, label, _, _, i in entries:
+        j, other = first.setdefault(p, (i, label))
+        if other != label:
+            raise GenmixError(f"{mpath}: lines {j} and {i} give {p} two labels ('{other}', '{label}')")
+    recs = [Entry(p, names.index(label), split, group, f"line {i}") for p, label, split, group, i in entries]
+    groups_by = "csv column 'group'" if any(e.group for e in recs) else None
+    return build_dataset(f"csv:{path}", origin, names, recs, image_size, channels, window, seed, groups_by)
 
 
 def _label_key(label: str):

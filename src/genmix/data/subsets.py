@@ -40,7 +40,10 @@ def derive_subset(base: ImageDataset, classes: list[int], counts: dict, seed: in
                                   f"{base.class_names[c]}, subset asks for {n}")
             picks.append(pool[torch.randperm(len(pool), generator=g)[:n]].sort().values)
             labels.append(torch.full((n,), new))
-        sub = s.subset(torch.cat(picks))
+        index = torch.cat(picks)
+        sub = s.subset(index)
+        if sub.sources is None:  # trace each image to the base set (see split_manifest.pseudo_paths)
+            sub.sources = [f"{base.spec}/{split}/{i:06d}" for i in index.tolist()]
         sub.labels = torch.cat(labels)
         out[split] = sub
     return ImageDataset(spec or f"subset:{base.spec}", names, out, info={"base": base.spec, "seed": seed})

@@ -178,11 +178,14 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
     exp = Path(exp_dir)
     seeds = seeds if seeds is not None else cfg["seeds"]
     # check the data once, before anything is written
-    _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
+    ds = _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
     p = plan(cfg, exp, seeds)
     exp.mkdir(parents=True, exist_ok=True)
     (exp / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if not k.startswith("_")},
                                                 indent=2, default=str))
+    from ..data import write_split_manifest
+
+    write_split_manifest(ds, exp / "split_manifest.csv")  # the split every unit used, for audit
     executed: list[str] = []
     cores = os.cpu_count() or 1
     threads = max(1, cores // max(1, workers))
