@@ -1,8 +1,12 @@
 """Datasets: one spec string everywhere.
 
 - ``medmnist:<flag>[@size]``   MedMNIST 2-D sets, official splits
-- ``folder:<path>``            one sub-folder per class (optionally under train/ val/ test/)
+- ``folder:<path>``            one sub-folder per class (optionally under train/ val/ test/);
+                               a sub-folder inside a class folder is a patient (group)
 - ``csv:<path>``               manifest path,label[,split][,group]
+
+Automatic splits are stratified and patient-grouped; leakage between splits is refused
+(see ``splitting`` and ``leakage``); ``write_split_manifest`` writes the resolved split.
 - ``simulated:fll[@size]``     embedded simulated focal-liver-lesion CT patches (not real data)
 - ``synthetic:<dir>``          a folder written by ``genmix synthesize`` (reads its manifest)
 - ``organamnist-fll3`` (or ``named:organamnist-fll3``)  shipped derived subsets
