@@ -229,7 +229,7 @@ def test_too_few_per_class_is_one_line_before_any_split(tmp_path, capsys, groupe
     assert f"needs at least 3 {unit} per class (one per split)" in line
 
 
-def test_three_per_class_is_enough_one_per_split(tmp_path, capsys):
+def test_three_per_class_is_enough_one_per_split(tmp_path):
     rng = np.random.default_rng(7)
     for c in ("benign", "malignant"):
         for i in range(3):

@@ -54,7 +54,8 @@ def build_dataset(spec: str, origin: str, class_names: list[str], entries: list[
                   channels=None, window=None, seed: int = 0, groups_by: str | None = None) -> ImageDataset:
     """Read ``entries`` into a validated ImageDataset. Explicit splits (every entry has one) must
     not share a group, a file or identical pixels; otherwise an automatic stratified split keeps
-    groups, shared files and identical images inside one split."""
+    each group inside one split, ties images without a group to their byte-identical twins, and
+    refuses twins of two different groups that end up in two splits."""
     from . import leakage, splitting
 
     where = [e.where or str(e.path) for e in entries]
