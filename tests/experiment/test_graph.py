@@ -167,7 +167,7 @@ def test_kill_9_in_every_stage_and_rerun_give_identical_results(reference, tmp_p
     exp = tmp_path / "exp"
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [sys.executable, "-m", "genmix", "run", str(cfg), "--out", str(exp), "--quiet", "--no-figures",
-           "--cpus-per-unit", "1"]
+           "--backend", "local", "--workers", "1", "--schedule", "graph", "--cpus-per-unit", "1"]
 
     def mid_gen():
         d = _started(exp, "gen-")

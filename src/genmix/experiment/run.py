@@ -190,6 +190,10 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
         raise GenmixError(f"backend must be 'local' or 'ray', not {backend!r}")
     if schedule not in ("graph", "stages"):
         raise GenmixError(f"schedule must be 'graph' or 'stages', not {schedule!r}")
+    if backend == "ray":  # tasks run in other working directories, maybe on other nodes
+        exp = exp.resolve()
+        if cfg.get("data_root"):
+            cfg = {**cfg, "data_root": str(Path(cfg["data_root"]).resolve())}
     # check the data once, before anything is written
     _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
     p = plan(cfg, exp, seeds)
