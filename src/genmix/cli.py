@@ -149,7 +149,9 @@ def cmd_run(args):
     if args.data_root:
         cfg["data_root"] = args.data_root
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
-    run_experiment(cfg, args.out, seeds=seeds, workers=args.workers, progress=not args.quiet)
+    run_experiment(cfg, args.out, seeds=seeds, workers=args.workers, progress=not args.quiet,
+                   backend=args.backend, address=args.address, schedule=args.schedule,
+                   cpus_per_unit=args.cpus_per_unit)
     report(args.out, figures=not args.no_figures)
     print((Path(args.out) / "table.md").read_text())
 
@@ -217,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True, help="EXP_DIR (finished units there are reused)")
     q.add_argument("--seeds", help="comma-separated seeds (default: the config's)")
     q.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    q.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local worker processes (default) or a Ray cluster (pip install 'genmix[ray]')")
+    q.add_argument("--address", help="ray: cluster address, 'auto' or HOST:PORT (default: a local Ray "
+                                     "with --workers CPUs); see docs/cluster.md")
+    q.add_argument("--cpus-per-unit", type=int, help="CPUs (torch threads) per unit (default: local "
+                                                     "cores // workers; ray 1)")
+    q.add_argument("--schedule", choices=["graph", "stages"], default="graph",
+                   help="graph: a unit starts when its dependencies are done (default); stages: the old "
+                        "all generators, then all syntheses, then all classifiers (for comparisons)")
     q.add_argument("--data-root", default=None)
     q.add_argument("--no-figures", action="store_true")
     q.add_argument("--quiet", action="store_true")

@@ -1,9 +1,11 @@
 """Run an experiment as cached units: generator trainings, syntheses, classifier runs.
 
 Each unit lives in ``EXP_DIR/units/<kind>-<label>-<hash of its resolved config>/``. A finished
-unit is never recomputed; an unfinished one resumes from its own checkpoint. Stages run in
-order (generators, then syntheses, then classifiers); inside a stage, units run in parallel
-worker processes when ``workers > 1``. ``EXP_DIR/units.log`` records every unit executed.
+unit is never recomputed; an unfinished one resumes from its own checkpoint. Units run as a
+task graph: each starts once the units it depends on are done (a classifier run needs its
+synthesis, a synthesis its generator; rows without a generator start at once), in worker
+processes when ``workers > 1`` or as Ray tasks (``backend="ray"``). ``EXP_DIR/units.log``
+records every unit started, executed and reused.
 """
 
 from __future__ import annotations
@@ -173,70 +175,55 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
 
 
 def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: bool = True,
-                   stop_after_units: int | None = None) -> list[str]:
-    """Run (or resume) everything the config asks for; returns the ids of units executed now."""
+                   stop_after_units: int | None = None, backend: str = "local", address: str | None = None,
+                   schedule: str = "graph", cpus_per_unit: int | None = None, hook=None) -> list[str]:
+    """Run (or resume) everything the config asks for; returns the ids of units executed now.
+
+    Units run as a task graph (see :mod:`genmix.experiment.graph`): each starts once the units it
+    depends on are finished. ``backend``: "local" (``workers`` processes on this machine) or
+    "ray" (a Ray cluster at ``address``, or a local one with ``workers`` CPUs)."""
+    from .graph import LocalBackend, flatten_units, run_graph
+
     exp = Path(exp_dir)
     seeds = seeds if seeds is not None else cfg["seeds"]
+    if backend not in ("local", "ray"):
+        raise GenmixError(f"backend must be 'local' or 'ray', not {backend!r}")
+    if schedule not in ("graph", "stages"):
+        raise GenmixError(f"schedule must be 'graph' or 'stages', not {schedule!r}")
+    if backend == "ray":  # tasks run in other working directories, maybe on other nodes
+        exp = exp.resolve()
+        if cfg.get("data_root"):
+            cfg = {**cfg, "data_root": str(Path(cfg["data_root"]).resolve())}
     # check the data once, before anything is written
     ds = _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
     p = plan(cfg, exp, seeds)
+    if backend == "ray":
+        from .ray_backend import RayBackend
+
+        runner = RayBackend(address=address, workers=workers, cpus_per_unit=cpus_per_unit)
+    else:
+        runner = LocalBackend(workers, threads=cpus_per_unit)
     exp.mkdir(parents=True, exist_ok=True)
     (exp / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if not k.startswith("_")},
                                                 indent=2, default=str))
     from ..data import write_split_manifest
 
     write_split_manifest(ds, exp / "split_manifest.csv")  # the split every unit used, for audit
-    executed: list[str] = []
-    cores = os.cpu_count() or 1
-    threads = max(1, cores // max(1, workers))
 
-    def stage(units):
-        todo = [u for u in units if not _done(u)]
-        for u in units:
-            if _done(u):
-                _log(exp, f"cached {u['id']}")
-        if stop_after_units is not None:
-            todo = todo[:max(0, stop_after_units - len(executed))]
-        if not todo:
-            return
-        if workers <= 1 or len(todo) == 1:
-            for i, u in enumerate(todo):
-                _say(progress, f"[{len(executed) + 1}] {u['id']}")
-                execute_unit(u, None, progress)
-                executed.append(u["id"])
-                _log(exp, f"ran {u['id']}")
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+    def skip(unit, failed_unit, reason):
+        who = f"generator {failed_unit['generator']}" if failed_unit.get("kind") == "gen" else failed_unit["id"]
+        unit.update(status="not run", reason=f"{who} failed: {reason}")
 
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-                futs = {pool.submit(execute_unit, u, threads, False): u for u in todo}
-                for f in as_completed(futs):
-                    u = futs[f]
-                    f.result()
-                    executed.append(u["id"])
-                    _log(exp, f"ran {u['id']}")
-                    _say(progress, f"[{len(executed)}] done {u['id']}")
-
-    units = p["units"]
-    stage(list(units["gen"].values()))
-    failed = {g: json.loads((Path(u["dir"]) / "FAILED.json").read_text())["reason"]
-              for g, u in units["gen"].items() if (Path(u["dir"]) / "FAILED.json").is_file()}
-    synth = [s for s in units["synth"].values() if s["generator"] not in failed]
-    if stop_after_units is None or len(executed) < stop_after_units:
-        stage(synth)
-    runnable = []
-    for u in units["clf"]:
-        if u["status"] == "not run":
-            continue
-        if u.get("generator") in failed:
-            u.update(status="not run", reason=f"generator {u['generator']} failed: {failed[u['generator']]}")
-            continue
-        runnable.append(u)
-    if stop_after_units is None or len(executed) < stop_after_units:
-        stage(runnable)
+    units = [u for u in flatten_units(p["units"]) if u.get("status") != "not run" and "dir" in u]
+    executed = run_graph(units, exp, runner, execute_unit, _done, _failed, skip, progress=progress,
+                         stop_after_units=stop_after_units, schedule=schedule, hook=hook)
     write_results(exp, p)
     return executed
+
+
+def _failed(unit) -> str | None:
+    f = Path(unit["dir"]) / "FAILED.json"
+    return json.loads(f.read_text())["reason"] if f.is_file() else None
 
 
 def _say(progress, msg):

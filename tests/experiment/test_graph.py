@@ -1,0 +1,202 @@
+"""The task-graph scheduler: dependency order, local worker processes, kill -9 and rerun."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from genmix.experiment.config import load_config
+from genmix.experiment.graph import TaskGraph, dependencies, run_graph
+from genmix.experiment.run import run_experiment
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+TINY = {
+    "data": "simulated:fll@16",
+    "seeds": [0],
+    "classifier": {"model": "smallcnn", "epochs": 2, "batch_size": 64, "lr": 0.003, "patience": 5},
+    "generators": {"dcgan": {"preset": "quick", "steps": 40, "checkpoint_every": 10, "batch_size": 32,
+                             "ngf": 8, "ndf": 8, "nz": 16}},
+    "rows": ["baseline", "genmix:dcgan"],
+}
+
+
+def _config(tmp_path, **over):
+    p = tmp_path / "tiny.yaml"
+    p.write_text(yaml.safe_dump({**TINY, **over}))
+    return p
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted serial run every other run must reproduce byte for byte."""
+    tmp = tmp_path_factory.mktemp("ref")
+    cfg = _config(tmp)
+    ran = run_experiment(load_config(cfg), tmp / "exp", progress=False, cpus_per_unit=1)
+    assert len(ran) == 4
+    return tmp / "exp", cfg
+
+
+# --- the scheduler on made-up units (no training): order is decided by dependencies -------------
+
+def _units():
+    return [{"kind": "gen", "id": "gen-a", "dir": "a"}, {"kind": "gen", "id": "gen-b", "dir": "b"},
+            {"kind": "synth", "id": "synth-a", "gen": "gen-a", "dir": "sa"},
+            {"kind": "synth", "id": "synth-b", "gen": "gen-b", "dir": "sb"},
+            {"kind": "clf", "id": "clf-real", "dir": "cr", "status": "planned"},
+            {"kind": "clf", "id": "clf-a", "synth": "synth-a", "dir": "ca", "status": "planned"},
+            {"kind": "clf", "id": "clf-b", "synth": "synth-b", "dir": "cb", "status": "planned"},
+            {"kind": "audit", "id": "audit-a", "deps": ["synth-a", "clf-a"], "dir": "aa"}]
+
+
+class ScriptedBackend:
+    """Runs `capacity` units 'at once' and finishes them in the order the test scripts."""
+
+    def __init__(self, capacity, finish_first=()):
+        self.capacity, self.finish_first, self.events = capacity, list(finish_first), []
+
+    def submit(self, execute, unit, exp):
+        self.events.append(("start", unit["id"]))
+        return unit["id"]
+
+    def wait(self, handles):
+        pick = next((h for h in self.finish_first if h in handles), handles[0])
+        self.events.append(("finish", pick))
+        return [(pick, None)]
+
+    def close(self, cancel=False):
+        pass
+
+
+def _run(tmp_path, backend, schedule="graph", failed=lambda u: None, done=lambda u: False):
+    skipped = {}
+    ran = run_graph(_units(), tmp_path, backend, None, done, failed,
+                    lambda u, f, r: skipped.setdefault(u["id"], (f["id"], r)), progress=False, schedule=schedule)
+    return ran, skipped
+
+
+def test_edges_come_from_any_field_naming_a_unit_and_from_deps():
+    ids = {u["id"] for u in _units()}
+    deps = {u["id"]: dependencies(u, ids) for u in _units()}
+    assert deps["clf-a"] == ["synth-a"] and deps["synth-b"] == ["gen-b"] and deps["clf-real"] == []
+    assert deps["audit-a"] == ["synth-a", "clf-a"]
+    g = TaskGraph(_units())
+    assert g.ready() == ["gen-a", "gen-b", "clf-real"]  # longest chains first, real-only rows at once
+    g.start("gen-a"), g.finish("gen-a")
+    assert g.ready() == ["gen-b", "synth-a", "clf-real"]  # ties in plan order
+    with pytest.raises(ValueError, match="cycle"):
+        TaskGraph([{"id": "x", "deps": ["y"]}, {"id": "y", "deps": ["x"]}])
+
+
+def test_a_real_only_row_finishes_before_the_generator_and_rows_follow_their_own_synthesis(tmp_path):
+    b = ScriptedBackend(2, finish_first=["clf-real", "gen-b", "synth-b", "clf-b"])
+    ran, _ = _run(tmp_path, b)
+    order = [u for e, u in b.events if e == "finish"]
+    assert order.index("clf-real") < order.index("gen-a")
+    # gen-b's classifier row runs before gen-a's synthesis even started: no stage barrier
+    assert order.index("clf-b") < order.index("synth-a")
+    starts = [u for e, u in b.events if e == "start"]
+    for u in _units():
+        for d in dependencies(u, {x["id"] for x in _units()}):
+            assert order.index(d) < starts.index(u["id"])  # nothing starts before what it needs
+    assert sorted(ran) == sorted(u["id"] for u in _units())
+    log = (tmp_path / "units.log").read_text().split()
+    assert [w for w in log if w != "ran"] == order
+
+
+def test_stages_schedule_keeps_the_old_barriers(tmp_path):
+    b = ScriptedBackend(2, finish_first=["clf-real", "gen-b"])
+    _run(tmp_path, b, schedule="stages")
+    starts = [u for e, u in b.events if e == "start"]
+    assert starts[:2] == ["gen-a", "gen-b"] and starts.index("clf-real") > starts.index("synth-b")
+
+
+def test_a_failed_generator_marks_its_dependants_not_run_and_the_rest_still_runs(tmp_path):
+    ran, skipped = _run(tmp_path, ScriptedBackend(1), failed=lambda u: "diverged" if u["id"] == "gen-a" else None)
+    assert set(skipped) == {"synth-a", "clf-a", "audit-a"} and skipped["clf-a"] == ("gen-a", "diverged")
+    assert set(ran) == {"gen-a", "gen-b", "synth-b", "clf-b", "clf-real"}
+    # finished units on disk are reused, also a generator that failed before
+    b = ScriptedBackend(1)
+    ran, skipped = _run(tmp_path, b, failed=lambda u: "diverged" if u["id"] == "gen-a" else None,
+                        done=lambda u: u["kind"] == "gen")
+    assert set(ran) == {"synth-b", "clf-b", "clf-real"} and "clf-a" in skipped
+
+
+# --- real units ------------------------------------------------------------------------------
+
+def test_two_worker_processes_give_byte_identical_results(reference, tmp_path):
+    exp_ref, cfg = reference
+    events = []
+    ran = run_experiment(load_config(cfg), tmp_path / "exp", workers=2, progress=False, cpus_per_unit=1,
+                         hook=lambda e, u: events.append((e, u)))
+    assert len(ran) == 4
+    assert (tmp_path / "exp" / "results.csv").read_bytes() == (exp_ref / "results.csv").read_bytes()
+    # the real-only row was handed to a worker together with the generator, not after it
+    assert [u.split("-")[0] for e, u in events[:2]] == ["gen", "clf"] and "baseline" in events[1][1]
+    starts = [l.split()[1] for l in (tmp_path / "exp" / "units.log").read_text().splitlines()
+              if l.startswith("start")]
+    assert sorted(starts) == sorted(ran)
+
+
+def _wait_for(cond, proc, timeout=120):
+    t0 = time.time()
+    while not cond():
+        if proc.poll() is not None:
+            raise AssertionError(f"genmix run ended (rc {proc.returncode}) before the awaited moment")
+        if time.time() - t0 > timeout:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
+
+
+def _started(exp, prefix):
+    log = exp / "units.log"
+    if not log.is_file():
+        return None
+    for line in log.read_text().splitlines():
+        if line.startswith(f"start {prefix}"):
+            return exp / "units" / line.split()[1]
+    return None
+
+
+def test_kill_9_in_every_stage_and_rerun_give_identical_results(reference, tmp_path):
+    exp_ref, cfg = reference
+    exp = tmp_path / "exp"
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [sys.executable, "-m", "genmix", "run", str(cfg), "--out", str(exp), "--quiet", "--no-figures",
+           "--backend", "local", "--workers", "1", "--schedule", "graph", "--cpus-per-unit", "1"]
+
+    def mid_gen():
+        d = _started(exp, "gen-")
+        return d is not None and (d / "checkpoint.safetensors").is_file()
+
+    def mid_synth():
+        return _started(exp, "synth-") is not None
+
+    def mid_clf():
+        d = _started(exp, "clf-")
+        return d is not None and (d / "checkpoint.safetensors").is_file()
+
+    killed = []
+    for stage, cond in (("gen", mid_gen), ("synth", mid_synth), ("clf", mid_clf)):
+        if exp.exists():
+            (exp / "units.log").unlink()
+        proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        try:
+            _wait_for(cond, proc)
+            os.killpg(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        unit = _started(exp, f"{stage}-")
+        final = {"gen": "model.safetensors", "synth": "synth.json", "clf": "metrics.json"}[stage]
+        killed.append((stage, (unit / final).is_file()))
+        assert not (exp / "results.csv").exists()
+    assert killed == [("gen", False), ("synth", False), ("clf", False)]  # each kill hit an unfinished unit
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (exp / "results.csv").read_bytes() == (exp_ref / "results.csv").read_bytes()
