@@ -198,3 +198,6 @@ def test_verdict_words_numbers_and_audit_pointer(tmp_path):
     lines = verdict(table, tmp_path)
     assert "unfaithful to their labels — see audit.csv" in lines[2]
     assert "unfaithful" not in lines[3] and "see audit.csv" in lines[3]
+    assert "equal-budget Baseline" in lines[0]
+    (tmp_path / "plan.json").write_text(json.dumps({"budget": {"mode": "per-epoch"}}))
+    assert "budgets differ between rows" in verdict(table, tmp_path)[0]

@@ -82,6 +82,7 @@ def hierarchical_bootstrap(labels, preds, num_classes: int, metric: str, base_pr
     r, n = preds.shape
     k = num_classes
     rng = np.random.default_rng(seed)
+    chunk = max(1, min(chunk, 2_000_000 // max(1, r * n)))  # bounded memory for big test sets
     out = np.empty(n_boot)
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
@@ -254,7 +255,12 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
     if not gens:
         return []
     audit = _read_audit(Path(exp_dir) / "audit.csv") if exp_dir is not None else None
-    lines = ["**Verdict** (macro-F1 against the equal-budget Baseline; hierarchical-bootstrap intervals, "
+    mode = "equal"
+    if exp_dir is not None and (Path(exp_dir) / "plan.json").is_file():
+        mode = (json.loads((Path(exp_dir) / "plan.json").read_text()).get("budget") or {}).get("mode", "per-epoch")
+    against = "the equal-budget Baseline" if mode == "equal" else \
+        "Baseline — budgets differ between rows (budget: per-epoch), so a difference is not the augmentation's alone"
+    lines = [f"**Verdict** (macro-F1 against {against}; hierarchical-bootstrap intervals, "
              "Holm-adjusted over every row x metric compared):", ""]
     for g in gens:
         disp = DISPLAY.get(g, g)
@@ -426,8 +432,8 @@ def make_figures(exp: Path, max_points: int = 300):
     for gname, u in done_synth.items():
         _fig3(u, figdir / f"fig3_{gname}.png")
     for row in plan["rows"]:
-        if row["augment"] not in ("genmix", "synthetic"):
-            continue
+        if row["augment"] not in ("genmix", "synthetic") or row.get("select"):
+            continue  # a select: val row's units are several candidates
         runs = sorted((u for u in clf if u["row"] == row["name"] and u.get("dir")
                        and (Path(u["dir"]) / "model.safetensors").is_file()), key=lambda u: u["seed"])
         if runs:
