@@ -58,7 +58,8 @@ def cmd_train_classifier(args):
     from .device import choose_device
 
     settings = dict(PRESETS[args.preset])
-    for k in ("epochs", "batch_size", "lr", "patience", "monitor", "weight_decay", "schedule"):
+    for k in ("epochs", "batch_size", "lr", "patience", "monitor", "weight_decay", "schedule", "max_steps",
+              "eval_every"):
         if getattr(args, k) is not None:
             settings[k] = getattr(args, k)
     aug_opts = {k: v for k, v in dict(alpha=args.alpha, ratio=args.ratio, synthetic=args.synthetic,
@@ -187,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True)
     q.add_argument("--epochs", type=int)
     q.add_argument("--patience", type=int)
+    q.add_argument("--steps", type=int, dest="max_steps",
+                   help="training budget in optimizer steps (default: epochs x batches per pass)")
+    q.add_argument("--eval-every", type=int, help="steps between validations (default: one pass)")
     q.add_argument("--batch-size", type=int)
     q.add_argument("--lr", type=float)
     q.add_argument("--weight-decay", type=float)

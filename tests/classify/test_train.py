@@ -119,3 +119,67 @@ def test_cosine_schedule_decays_to_zero_and_resumes_exactly(tmp_path, small_sim)
     assert lrs[0] == cfg.lr and lrs == sorted(lrs, reverse=True) and t.opt.param_groups[0]["lr"] < 1e-9
     with pytest.raises(Exception, match="schedule"):
         _cfg(schedule="step").validate()
+
+
+def test_step_budget_fixes_steps_validation_points_and_cosine_whatever_the_split_size(tmp_path, small_sim):
+    import csv
+    import math
+
+    from genmix.classify.train import Trainer
+
+    n = len(small_sim["train"])
+    per_pass = math.ceil(n / 64)
+    cfg = _cfg(max_steps=per_pass + 2, eval_every=3, schedule="cosine", patience=100)
+    m = train_classifier(small_sim, cfg, tmp_path / "a", "cpu", progress=False)
+    assert m["steps"] == per_pass + 2 and m["max_steps"] == per_pass + 2
+    with open(tmp_path / "a" / "history.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == [*range(3, per_pass + 2, 3), per_pass + 2][: len(steps)] and steps[-1] == per_pass + 2
+    # one full pass (with its last short batch) and two batches of the next
+    assert m["images_seen"] == n + 2 * 64
+    assert m["best_val"]["f1_macro"] == max(
+        float(r["val_f1_macro"]) for r in csv.DictReader(open(tmp_path / "a" / "history.csv")))
+    # the cosine schedule spans the step budget, not the epochs
+    t = Trainer(small_sim, cfg, tmp_path / "t", "cpu", progress=False)
+    t._build()
+    lrs = []
+    for _ in range(cfg.max_steps):
+        lrs.append(t.opt.param_groups[0]["lr"])
+        t.opt.step()
+        t.sched.step()
+    assert lrs[0] == cfg.lr and lrs == sorted(lrs, reverse=True) and lrs[-1] > 1e-6
+    assert t.opt.param_groups[0]["lr"] < 1e-9
+    assert abs(lrs[cfg.max_steps // 2] - cfg.lr * 0.5 * (1 + math.cos(math.pi * (cfg.max_steps // 2) / cfg.max_steps))) < 1e-12
+
+
+def test_step_budget_resumes_mid_pass_exactly(tmp_path, small_sim):
+    cfg = _cfg(augment="mixup", max_steps=5, eval_every=2, patience=100)  # validations fall mid-pass
+    full = train_classifier(small_sim, cfg, tmp_path / "full", "cpu", progress=False)
+    part = tmp_path / "part"
+    assert train_classifier(small_sim, cfg, part, "cpu", progress=False, stop_after=1) == {}
+    assert train_classifier(small_sim, cfg, part, "cpu", progress=False) == full
+    assert (part / "history.csv").read_text() == (tmp_path / "full" / "history.csv").read_text()
+    assert full["steps"] == 5 and full["epochs_run"] == 3
+
+
+def test_patience_counts_validations_not_steps(tmp_path, small_sim):
+    import csv
+
+    m = train_classifier(small_sim, _cfg(max_steps=60, eval_every=1, patience=1, lr=3e-2), tmp_path, "cpu",
+                         progress=False)
+    with open(tmp_path / "history.csv") as f:
+        h = list(csv.DictReader(f))
+    assert m["steps"] < 60 and m["steps"] == len(h) and h[-1]["best"] == "0"
+    assert all(r["best"] == "1" for r in h[:-1])
+    with pytest.raises(Exception, match="max_steps must be >= 1"):
+        _cfg(max_steps=0).validate()
+
+
+def test_cli_steps_flag_sets_the_budget(tmp_path):
+    from genmix.cli import main
+
+    rc = main(["train-classifier", "--data", "simulated:fll@16", "--model", "smallcnn", "--preset", "quick",
+               "--steps", "3", "--eval-every", "2", "--out", str(tmp_path), "--quiet"])
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert rc in (0, None) and m["steps"] == 3 and m["epochs_run"] == 2 and m["images_seen"] == 3 * 32
+    assert main(["train-classifier", "--data", "simulated:fll@16", "--steps", "0", "--out", str(tmp_path / "x")]) == 2

@@ -4,6 +4,12 @@ validation checkpoint evaluated on test; a checkpoint every epoch, resumed when 
 Early stopping monitors validation macro-F1 by default (``monitor="f1_macro"``; ties go to the
 lower validation loss): with a rare class, a loss minimum can sit at a model that never predicts
 it. ``monitor="loss"`` selects on validation loss instead.
+
+Budget: by default a run makes ``epochs`` passes over its training split and is validated after
+each. With ``max_steps`` set, the run makes exactly that many optimizer steps whatever the size of
+the training split (a bigger pool just means fewer passes), is validated every ``eval_every``
+steps (default: one pass), the cosine schedule decays over ``max_steps`` and ``patience`` counts
+validations. ``genmix run`` gives every row of a grid the same ``max_steps`` (``budget: equal``).
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ class TrainConfig:
     pretrained: bool | str = False
     image_size: int | None = None
     channels: int | None = None
+    max_steps: int | None = None  # optimizer steps in all (None: epochs x batches per pass)
+    eval_every: int | None = None  # steps between validations (None: one pass over the training split)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -61,8 +69,8 @@ class TrainConfig:
     def validate(self):
         if self.monitor not in ("f1_macro", "loss"):
             raise GenmixError(f"monitor must be f1_macro or loss, not {self.monitor!r}")
-        for k in ("epochs", "batch_size"):
-            if getattr(self, k) < 1:
+        for k in ("epochs", "batch_size", "max_steps", "eval_every"):
+            if getattr(self, k) is not None and getattr(self, k) < 1:
                 raise GenmixError(f"{k} must be >= 1")
         if self.lr <= 0:
             raise GenmixError("lr must be > 0")
@@ -105,7 +113,10 @@ class Trainer:
         self.aug = create_augmentation(cfg.augment, **cfg.augment_opts)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
         self.train_split = self.aug.prepare(ds["train"], ds.num_classes, self.gen, ds.spec)
-        total = cfg.epochs * len(_batch_starts(len(self.train_split), cfg.batch_size))
+        self.per_pass = len(_batch_starts(len(self.train_split), cfg.batch_size))
+        self.max_steps = cfg.max_steps or cfg.epochs * self.per_pass
+        self.eval_every = cfg.eval_every or self.per_pass
+        total = self.max_steps
         decay = (lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))) if cfg.schedule == "cosine" \
             else (lambda step: 1.0)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, decay)
@@ -114,34 +125,37 @@ class Trainer:
         cfg, ds = self.cfg, self.ds
         done = self.out / "model.safetensors"
         if done.is_file() and (self.out / "metrics.json").is_file():
-            if load_state(done)["config"] != json.loads(json.dumps(asdict(cfg))):
+            if not _same_config(load_state(done)["config"], cfg):
                 raise GenmixError(f"{done}: {self.out} holds a finished run with another config; use a new --out")
             return json.loads((self.out / "metrics.json").read_text())  # finished: nothing to redo
         self._build()
         ckpt = self.out / "checkpoint.safetensors"
-        state = {"epoch": 0, "best": None, "bad": 0, "history": [], "best_model": None}
+        # epoch: validations so far; step: optimizer steps; order/pos: the pass in progress
+        state = {"epoch": 0, "step": 0, "images_seen": 0, "order": None, "pos": 0, "best": None, "bad": 0,
+                 "history": [], "best_model": None}
         if ckpt.is_file():
             saved = load_state(ckpt)
-            if saved["config"] != json.loads(json.dumps(asdict(cfg))):
+            if not _same_config(saved["config"], cfg):
                 raise GenmixError(f"{ckpt}: checkpoint was written with another config; use a new --out")
             self.model.load_state_dict(saved["model"])
             self.opt.load_state_dict(saved["optim"])
             self.sched.load_state_dict(saved["sched"])
             set_rng_state(self.gen, saved["rng"])
-            state = {k: saved[k] for k in state}
+            state = {k: saved.get(k, v) for k, v in state.items()}
         self.out.mkdir(parents=True, exist_ok=True)
         _write_yaml(self.out / "config.yaml", {**asdict(cfg), "dataset": ds.describe()})
         from ..data import write_split_manifest
 
         write_split_manifest(ds, self.out / "split_manifest.csv")  # the split this run used, for audit
         tqdm = _tqdm(self.progress)
-        epoch = state["epoch"]
-        while epoch < cfg.epochs and state["bad"] < cfg.patience:
-            if stop_after is not None and epoch >= stop_after:
+        while state["step"] < self.max_steps and state["bad"] < cfg.patience:
+            if stop_after is not None and state["epoch"] >= stop_after:
                 return {}
-            train_loss = self._epoch(tqdm, epoch)
+            n_steps = min(self.eval_every, self.max_steps - state["step"])
+            train_loss = self._steps(tqdm, state, n_steps)
             val_loss, vm = _val_pass(self.model, ds["val"], self.device, ds.class_names)
-            epoch += 1
+            state["epoch"] += 1
+            epoch = state["epoch"]
             score = (vm["f1_macro"], -val_loss) if cfg.monitor == "f1_macro" else (-val_loss, vm["f1_macro"])
             improved = state["best"] is None or tuple(score) > tuple(state["best"])
             if improved:
@@ -149,37 +163,48 @@ class Trainer:
                 state["best_model"] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             else:
                 state["bad"] += 1
-            state["history"].append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                                     "val_accuracy": vm["accuracy"], "val_f1_macro": vm["f1_macro"],
-                                     "best": int(improved)})
-            state["epoch"] = epoch
+            state["history"].append({"epoch": epoch, "step": state["step"], "train_loss": train_loss,
+                                     "val_loss": val_loss, "val_accuracy": vm["accuracy"],
+                                     "val_f1_macro": vm["f1_macro"], "best": int(improved)})
             save_state(ckpt, {**state, "config": asdict(cfg), "model": self.model.state_dict(),
                               "optim": self.opt.state_dict(), "sched": self.sched.state_dict(),
                               "rng": rng_state(self.gen)})
             _write_history(self.out / "history.csv", state["history"])
             if self.progress:
-                print(f"epoch {epoch}/{cfg.epochs} train_loss {train_loss:.4f} val_loss {val_loss:.4f} "
-                      f"val_f1 {vm['f1_macro']:.4f}{' *' if improved else ''}", file=sys.stderr)
+                print(f"validation {epoch} (step {state['step']}/{self.max_steps}) train_loss {train_loss:.4f} "
+                      f"val_loss {val_loss:.4f} val_f1 {vm['f1_macro']:.4f}{' *' if improved else ''}",
+                      file=sys.stderr)
         self.model.load_state_dict(state["best_model"])
         save_model(self.out / "model.safetensors", self.model, cfg, ds)
         metrics = evaluate_model(self.model, ds, "test", self.device, self.out)
-        metrics["epochs_run"] = state["epoch"]
-        metrics["best_epoch"] = max(h["epoch"] for h in state["history"] if h["best"])
+        best = [h for h in state["history"] if h["best"]][-1]
+        metrics["epochs_run"] = state["epoch"]  # validations made (one per pass unless max_steps is set)
+        metrics["best_epoch"] = best["epoch"]
+        metrics["steps"] = state["step"]
+        metrics["images_seen"] = state["images_seen"]
+        metrics["best_step"] = best["step"]
+        metrics["max_steps"] = self.max_steps
+        metrics["eval_every"] = self.eval_every
+        # the kept checkpoint's validation scores (what selection on validation reads; never the test split)
+        metrics["best_val"] = {"f1_macro": best["val_f1_macro"], "loss": best["val_loss"],
+                               "accuracy": best["val_accuracy"]}
         (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
         ckpt.unlink(missing_ok=True)  # finished: the best model is in model.safetensors
         return metrics
 
-    def _epoch(self, tqdm, epoch) -> float:
+    def _steps(self, tqdm, state, n_steps: int) -> float:
+        """``n_steps`` optimizer steps; a pass over the training split starts with a fresh permutation."""
         cfg, split, k = self.cfg, self.train_split, self.ds.num_classes
         self.model.train()
-        n = len(split)
-        order = torch.randperm(n, generator=self.gen)
-        bs = cfg.batch_size
+        n, bs = len(split), cfg.batch_size
         starts = _batch_starts(n, bs)
         total, count = 0.0, 0
-        bar = tqdm(starts, desc=f"epoch {epoch + 1}", leave=False)
-        for i in bar:
-            idx = order[i:i + bs]
+        for _ in tqdm(range(n_steps), desc=f"validation {state['epoch'] + 1}", leave=False):
+            if state["order"] is None or state["pos"] >= len(starts):
+                state["order"], state["pos"] = torch.randperm(n, generator=self.gen), 0
+            i = starts[state["pos"]]
+            state["pos"] += 1
+            idx = state["order"][i:i + bs]
             x, y = split.batch(idx)
             y = F.one_hot(y, k).float() if y.ndim == 1 else y
             b = self.aug(x, y, self.gen)
@@ -193,15 +218,26 @@ class Trainer:
             else:
                 loss = soft_cross_entropy(self.model(x), y)
             if not torch.isfinite(loss):
-                raise GenmixError(f"classifier training diverged (loss {loss.item()}) at epoch {epoch + 1}; "
+                raise GenmixError(f"classifier training diverged (loss {loss.item()}) at step {state['step'] + 1}; "
                                   "lower --lr")
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
             self.sched.step()
+            state["step"] += 1
+            state["images_seen"] += len(idx)
             total += float(loss.detach()) * len(x)
             count += len(x)
         return total / max(count, 1)
+
+
+def _same_config(saved: dict, cfg: TrainConfig) -> bool:
+    """Whether a saved config is ``cfg``; runs written before max_steps/eval_every existed match when unset."""
+    now = json.loads(json.dumps(asdict(cfg)))
+    for k in ("max_steps", "eval_every"):
+        if now.get(k) is None and k not in saved:
+            now.pop(k)
+    return saved == now
 
 
 def _batch_starts(n: int, bs: int) -> list[int]:

@@ -1,9 +1,12 @@
 """Tables and figures from what an experiment left on disk (``genmix report`` reruns this).
 
-- ``table.md`` / ``table.csv`` / ``table.tex``: the paper's Table 1 layout — Acc, F1 and per-class
-  sensitivity / specificity as mean ± std over seeds, 95 % t-intervals for Acc and F1 — and a
-  comparison of every row with Baseline: paired differences over seeds (mean, 95 % CI, paired
-  t-test) and McNemar's exact test on the test predictions of each seed.
+- ``table.md`` / ``table.csv`` / ``table.tex``: a verdict in words per generator, then the paper's
+  Table 1 layout — Acc, F1 and per-class sensitivity / specificity as mean ± std over replicates,
+  95 % hierarchical-bootstrap intervals for Acc and F1 (replicates drawn with replacement, then
+  test images with replacement within each) — the training budget, and a comparison of every row
+  with Baseline: paired bootstrap differences (same replicate and image draws), two-sided
+  bootstrap p-values, Holm-adjusted across every row x metric, and McNemar's exact test on the
+  test predictions of each seed.
 - ``figures/fig3_<generator>.png``: per class, real / synthetic / GenMix training images.
 - ``figures/fig4_tsne_<row>.png``: t-SNE of the trained classifier's penultimate features on its
   training data: real (dots), synthetic (triangles), GenMix images (circles), colour = class.
@@ -50,6 +53,74 @@ def _preds(unit_dir):
     return np.array([int(r["label"]) for r in rows]), np.array([int(r["pred"]) for r in rows])
 
 
+BOOT_METRICS = ("accuracy", "f1_macro")
+BOOTSTRAPS = 2000
+LEVEL = 0.05
+
+
+def confusion_metric(cm: np.ndarray, metric: str) -> np.ndarray:
+    """Accuracy or macro-F1 (F1 of a class with no true and no predicted image counts 0, as in evaluate)
+    from confusion matrices (..., K, K) — rows true, columns predicted."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(float)
+    n = cm.sum((-2, -1))
+    if metric == "accuracy":
+        return tp.sum(-1) / n
+    if metric == "f1_macro":
+        denom = cm.sum(-1) + cm.sum(-2)  # 2tp + fn + fp
+        return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0).mean(-1)
+    raise GenmixError(f"no bootstrap for metric '{metric}'")
+
+
+def hierarchical_bootstrap(labels, preds, num_classes: int, metric: str, base_preds=None, n_boot: int = BOOTSTRAPS,
+                           seed: int = 0, chunk: int = 200) -> np.ndarray:
+    """Bootstrap distribution of the replicate-mean ``metric`` (or, with ``base_preds``, of the mean paired
+    difference preds − base_preds): each draw picks R replicates with replacement, then, within each picked
+    replicate, n test images with replacement; a difference uses the same replicate and image draws for both.
+    ``preds``/``base_preds``: (R, n) predicted classes, replicate r of both from the same seed."""
+    labels = np.asarray(labels, dtype=np.int64)
+    preds = np.asarray(preds, dtype=np.int64)
+    r, n = preds.shape
+    k = num_classes
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(chunk, 2_000_000 // max(1, r * n)))  # bounded memory for big test sets
+    out = np.empty(n_boot)
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        reps = rng.integers(0, r, size=(b, r))
+        imgs = rng.integers(0, n, size=(b, r, n))
+
+        def stat(p):
+            codes = labels[imgs] * k + p[reps[..., None], imgs]
+            codes += (np.arange(b * r) * k * k).reshape(b, r, 1)
+            cm = np.bincount(codes.ravel(), minlength=b * r * k * k).reshape(b, r, k, k)
+            return confusion_metric(cm, metric)  # (b, r)
+
+        v = stat(preds)
+        if base_preds is not None:
+            v = v - stat(np.asarray(base_preds, dtype=np.int64))
+        out[start:start + b] = v.mean(1)
+    return out
+
+
+def bootstrap_p(diffs) -> float:
+    """Two-sided bootstrap p-value of a zero difference: twice the smaller tail, with the +1 correction."""
+    d = np.asarray(diffs)
+    lo, hi = (1 + np.sum(d <= 0)) / (len(d) + 1), (1 + np.sum(d >= 0)) / (len(d) + 1)
+    return float(min(1.0, 2 * min(lo, hi)))
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values (statsmodels' multipletests(method="holm") would pull pandas
+    and statsmodels into the core install for these five lines)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    adj, running = np.empty(m), 0.0
+    for rank, i in enumerate(np.argsort(p, kind="stable")):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adj[i] = running
+    return adj
+
+
 def build_tables(exp: Path) -> list[dict]:
     plan = json.loads((exp / "plan.json").read_text())
     with open(exp / "results.csv") as f:
@@ -60,23 +131,34 @@ def build_tables(exp: Path) -> list[dict]:
             classes = [k[: -len("/sensitivity")] for k in r if k.endswith("/sensitivity")]
             break
     dirs = {u["id"]: u.get("dir") for u in plan["units"]["clf"]}
+    preds_cache: dict = {}
+
+    def preds(unit):
+        if unit not in preds_cache:
+            preds_cache[unit] = _preds(dirs.get(unit, ""))
+        return preds_cache[unit]
+
     by_row: dict[str, list[dict]] = {}
     for r in results:
         by_row.setdefault(r["row"], []).append(r)
     base = {int(r["seed"]): r for r in by_row.get("Baseline", []) if r["status"] == "done"}
-    table = []
+    table, diffs = [], {}
     for row in plan["rows"]:
         name = row["name"]
         runs = by_row.get(name, [])
-        done = [r for r in runs if r["status"] == "done"]
+        done = sorted((r for r in runs if r["status"] == "done"), key=lambda r: int(r["seed"]))
         entry = {"row": name, "augment": row["augment"], "generator": row.get("generator", ""),
-                 "ratio": row.get("ratio", ""), "alpha": row.get("alpha", ""), "n_seeds": len(done)}
+                 "ratio": row.get("ratio", ""), "alpha": row.get("alpha", ""), "n_seeds": len(done),
+                 "select": "val" if row.get("select") else ""}
         if not done:
             entry["status"] = "not run" if any(r["status"] == "not run" for r in runs) else "pending"
             entry["reason"] = next((r["reason"] for r in runs if r.get("reason")), "")
             table.append(entry)
             continue
         entry["status"] = "done"
+        if row.get("select"):
+            entry["chosen"] = "; ".join(f"s{r['seed']}: {r.get('chosen', '')}" for r in done)
+        entry["steps"] = " ".join(sorted({r.get("steps", "") for r in done}, key=lambda v: (len(v), v)))
         metrics = ["accuracy", "f1_macro", "balanced_accuracy", "auc_macro"]
         for c in classes or []:
             metrics += [f"{c}/sensitivity", f"{c}/specificity"]
@@ -85,13 +167,27 @@ def build_tables(exp: Path) -> list[dict]:
             if vals:
                 mean, std, lo, hi = _stats(vals)
                 entry.update({f"{m}_mean": mean, f"{m}_std": std, f"{m}_ci_low": lo, f"{m}_ci_high": hi})
+        own = [preds(r["unit"]) for r in done]
+        if all(p is not None for p in own):
+            for m in BOOT_METRICS:  # the intervals of the table: hierarchical bootstrap, not the t-interval
+                dist = hierarchical_bootstrap(own[0][0], np.stack([p[1] for p in own]), len(classes), m)
+                entry[f"{m}_ci_low"], entry[f"{m}_ci_high"] = (float(v) for v in np.percentile(dist, [2.5, 97.5]))
         if name != "Baseline" and base:
             pairs = [(r, base[int(r["seed"])]) for r in done if int(r["seed"]) in base]
             if pairs:
-                for m in ("accuracy", "f1_macro"):
+                entry["n_paired"] = len(pairs)
+                pp = [(preds(a["unit"]), preds(b["unit"])) for a, b in pairs]
+                for m in BOOT_METRICS:
                     d = [float(a[m]) - float(b[m]) for a, b in pairs]
                     mean, std, lo, hi = _stats(d)
                     entry.update({f"delta_{m}_mean": mean, f"delta_{m}_ci_low": lo, f"delta_{m}_ci_high": hi})
+                    if all(x is not None and y is not None for x, y in pp):
+                        dist = hierarchical_bootstrap(pp[0][0][0], np.stack([x[1] for x, _ in pp]), len(classes), m,
+                                                      base_preds=np.stack([y[1] for _, y in pp]))
+                        lo, hi = np.percentile(dist, [2.5, 97.5])
+                        entry.update({f"delta_{m}_ci_low": float(lo), f"delta_{m}_ci_high": float(hi),
+                                      f"p_boot_{m}": bootstrap_p(dist)})
+                        diffs[(name, m)] = dist
                     if len(d) > 1:
                         from scipy.stats import ttest_rel
 
@@ -100,35 +196,175 @@ def build_tables(exp: Path) -> list[dict]:
                         p = float(ttest_rel(x, y).pvalue) if any(abs(v) > 0 for v in d) else 1.0
                         entry[f"p_paired_t_{m}"] = p
                 mc = []
-                for a, b in pairs:
-                    pa, pb = _preds(dirs.get(a["unit"], "")), _preds(dirs.get(b["unit"], ""))
-                    if pa is not None and pb is not None:
-                        mc.append(f"{_mcnemar(pb[1], pa[1], pa[0]):.3g}")
+                for x, y in pp:
+                    if x is not None and y is not None:
+                        mc.append(f"{_mcnemar(y[1], x[1], x[0]):.3g}")
                 entry["mcnemar_p_per_seed"] = " ".join(str(v) for v in mc)
         table.append(entry)
-    _write_table_files(exp, table, classes or [])
+    # Holm across every row's comparison x metric; the Holm-level interval of the comparison ranked i-th
+    # (ascending p) is the bootstrap interval at level 1 - LEVEL / (m - i)
+    keys = list(diffs)
+    if keys:
+        by_name = {e["row"]: e for e in table}
+        raw = [by_name[n][f"p_boot_{m}"] for n, m in keys]
+        adj = holm(raw)
+        for rank, i in enumerate(np.argsort(raw, kind="stable")):
+            n, m = keys[i]
+            a = LEVEL / (len(keys) - rank)
+            lo, hi = np.percentile(diffs[keys[i]], [100 * a / 2, 100 * (1 - a / 2)])
+            by_name[n].update({f"p_holm_{m}": float(adj[i]), f"delta_{m}_holm_low": float(lo),
+                               f"delta_{m}_holm_high": float(hi)})
+        for e in table:
+            e["holm_family"] = len(keys) if "p_holm_f1_macro" in e or "p_holm_accuracy" in e else ""
+    info = {"budget": plan.get("budget"), "replicate": plan.get("replicate", "classifier"),
+            "steps": sorted({int(r["steps"]) for r in results if r["status"] == "done" and r.get("steps")})}
+    _write_table_files(exp, table, classes or [], info)
     return table
+
+
+def load_table(exp_dir) -> list[dict]:
+    """table.csv as written by build_tables (numbers as floats where they parse)."""
+    with open(Path(exp_dir) / "table.csv") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for r in rows:
+        e = {}
+        for k, v in r.items():
+            try:
+                e[k] = float(v) if k not in ("row", "augment", "generator", "status", "reason", "chosen", "select",
+                                             "mcnemar_p_per_seed", "steps") and v != "" else v
+            except ValueError:
+                e[k] = v
+        out.append(e)
+    return out
+
+
+def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
+    """For each generator: does GenMix (the ``select: val`` row when there is one, else the GenMix row) beat the
+    equal-budget Baseline on macro-F1 — Holm-adjusted p < ``level`` with the difference above zero — is it
+    indistinguishable, or worse; the numbers behind it; and a pointer to audit.csv when it exists. Lines of
+    markdown (the HTML report reuses them)."""
+    from .config import DISPLAY
+
+    def num(e, k):
+        v = e.get(k, "")
+        return None if v in ("", None) else float(v)
+
+    base = next((e for e in table if e["row"] == "Baseline" and e.get("status") == "done"), None)
+    gens = list(dict.fromkeys(e["generator"] for e in table if e.get("augment") == "genmix" and e.get("generator")))
+    if not gens:
+        return []
+    audit = _read_audit(Path(exp_dir) / "audit.csv") if exp_dir is not None else None
+    mode = "equal"
+    if exp_dir is not None and (Path(exp_dir) / "plan.json").is_file():
+        mode = (json.loads((Path(exp_dir) / "plan.json").read_text()).get("budget") or {}).get("mode", "per-epoch")
+    against = "the equal-budget Baseline" if mode == "equal" else \
+        "Baseline — budgets differ between rows (budget: per-epoch), so a difference is not the augmentation's alone"
+    lines = [f"**Verdict** (macro-F1 against {against}; hierarchical-bootstrap intervals, "
+             "Holm-adjusted over every row x metric compared):", ""]
+    for g in gens:
+        disp = DISPLAY.get(g, g)
+        cands = [e for e in table if e.get("augment") == "genmix" and e.get("generator") == g]
+        e = next((c for c in cands if c.get("select") and c.get("status") == "done"), None) or \
+            next((c for c in cands if c.get("status") == "done"), None)
+        if base is None:
+            lines.append(f"- {disp}: no verdict — the Baseline row has no finished run.")
+            continue
+        if e is None or num(e, "p_holm_f1_macro") is None:
+            why = cands[0].get("reason") or cands[0].get("status", "") if cands else "no GenMix row"
+            lines.append(f"- {disp}: no verdict — GenMix has no finished comparison with Baseline ({why}).")
+            continue
+        d, p = num(e, "delta_f1_macro_mean"), num(e, "p_holm_f1_macro")
+        lo, hi = num(e, "delta_f1_macro_holm_low"), num(e, "delta_f1_macro_holm_high")
+        if p < level and d > 0:
+            word = "beats Baseline"
+        elif p < level and d < 0:
+            word = "is worse than Baseline"
+        else:
+            word = "is indistinguishable from Baseline"
+        line = (f"- {disp}: **{e['row']} {word}** — ΔF1 {100 * d:+.1f} points, Holm-adjusted interval "
+                f"[{100 * lo:+.1f}, {100 * hi:+.1f}], Holm p = {p:.3g} (F1 {100 * num(e, 'f1_macro_mean'):.1f} vs "
+                f"{100 * num(base, 'f1_macro_mean'):.1f}, {int(num(e, 'n_paired') or num(e, 'n_seeds'))} paired "
+                f"replicate(s)).")
+        if audit is not None:
+            acc = audit.get(g)
+            ref = num(base, "accuracy_mean")
+            if acc is not None and ref is not None and acc < AUDIT_LOW * ref:
+                line += (f" Synthetic images may be unfaithful to their labels — see audit.csv (GAN-test accuracy "
+                         f"{acc:.2f} < {AUDIT_LOW} x Baseline's test accuracy {ref:.2f}).")
+            else:
+                line += " Synthetic-data audit: see audit.csv."
+        lines.append(line)
+    return lines
+
+
+AUDIT_LOW = 0.8  # GAN-test accuracy below this fraction of the Baseline's real test accuracy counts as low
+
+
+def _read_audit(path: Path) -> dict | None:
+    """generator -> gan_test_accuracy from audit.csv (None when the file is absent)."""
+    if not path.is_file():
+        return None
+    out = {}
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            g = r.get("generator") or next(iter(r.values()), "")
+            try:
+                out[g] = float(r.get("gan_test_accuracy", ""))
+            except ValueError:
+                continue
+    return out
 
 
 def _pct(e, m, ci=False):
     if f"{m}_mean" not in e:
         return "–"
-    if e.get("n_seeds", 0) < 2:  # one seed: no spread to show
-        return f"{100 * e[f'{m}_mean']:.1f}"
-    s = f"{100 * e[f'{m}_mean']:.1f} ± {100 * e[f'{m}_std']:.1f}"
+    one = e.get("n_seeds", 0) < 2  # one seed: no spread to show (the bootstrap interval still has test images)
+    s = f"{100 * e[f'{m}_mean']:.1f}" if one else f"{100 * e[f'{m}_mean']:.1f} ± {100 * e[f'{m}_std']:.1f}"
     if ci and not math.isnan(e[f"{m}_ci_low"]):
         s += f" [{100 * e[f'{m}_ci_low']:.1f}, {100 * e[f'{m}_ci_high']:.1f}]"
     return s
 
 
-def _write_table_files(exp: Path, table, classes):
+def budget_line(info: dict) -> str:
+    b, steps = info.get("budget") or {}, info.get("steps") or []
+    if b.get("mode") == "equal" and b.get("max_steps"):
+        s = (f"Budget: {b['max_steps']} optimizer steps per run ({b['epochs']} epochs of the {b['n_real_train']} real "
+             f"training images, batch {b['batch_size']}), equal for every row; validated every {b['eval_every']} "
+             "steps")
+        early = [v for v in steps if v < b["max_steps"]]
+        return s + (f" (some runs stopped early on validation patience: {min(early)} steps at least; "
+                    "steps per run in results.csv)." if early else ".")
+    if steps:
+        rng = f"{steps[0]}" if len(steps) == 1 else f"{steps[0]}–{steps[-1]}"
+        return (f"Budget: per epoch — each row ran its own passes over its own training split ({rng} optimizer "
+                "steps per run; rows over a bigger pool ran more steps), so rows differ in budget as well as in "
+                "augmentation.")
+    return "Budget: not recorded (runs written before budgets were recorded)."
+
+
+def variance_line(info: dict) -> str:
+    full = info.get("replicate") == "full"
+    return (f"Intervals: hierarchical bootstrap ({BOOTSTRAPS} draws, seed 0) — replicates drawn with replacement, "
+            "then test images with replacement within each — so they contain the variance between replicates "
+            + ("(classifier initialisation and data order, and each replicate's own generator training and "
+               "synthetic set: replicate: full)" if full else
+               "(classifier initialisation and data order only: replicate: classifier shares one generator and one "
+               "synthetic set across seeds, so generator variance is NOT in them)")
+            + " and the sampling of the test images.")
+
+
+def _write_table_files(exp: Path, table, classes, info=None):
+    info = info or {}
     keys = list(dict.fromkeys(k for e in table for k in e))
     with open(exp / "table.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(table)
     head = ["Method", "Acc (%)", "F1 (%)"] + [f"{s} {c}" for c in classes for s in ("Sens", "Spec")] + ["AUC (%)", "seeds"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = verdict(table, exp)
+    lines += [""] if lines else []
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     tex = ["\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline",
            " & ".join(h.replace("%", "\\%") for h in head) + " \\\\", "\\hline"]
     for e in table:
@@ -140,23 +376,38 @@ def _write_table_files(exp: Path, table, classes):
                 cells += [_pct(e, f"{c}/sensitivity"), _pct(e, f"{c}/specificity")]
             cells += [_pct(e, "auc_macro"), str(e["n_seeds"])]
         lines.append("| " + " | ".join(cells) + " |")
-        tex.append(" & ".join(c.replace("±", "$\\pm$").replace("%", "\\%").replace("_", "\\_") for c in cells) + " \\\\")
-    lines += ["", "Mean ± std over seeds (a single value when one seed ran); [95 % t-interval] for Acc and F1.", "",
-              "Comparison with Baseline (paired by seed): Δ = row − Baseline, percentage points.", "",
-              "| Method | ΔAcc [95% CI] | ΔF1 [95% CI] | p (paired t, F1) | McNemar p per seed |", "|---|---|---|---|---|"]
+        tex.append(" & ".join(c.replace("±", "$\\pm$").replace("%", "\\%").replace("_", "\\_") for c in cells)
+                   + " \\\\")
+    lines += ["", "Mean ± std over replicates (a single value when one ran); [95 % hierarchical-bootstrap interval] "
+              "for Acc and F1.", "", budget_line(info), "", variance_line(info)]
+    for e in table:
+        if e.get("chosen"):
+            lines += ["", f"{e['row']}: chosen on validation macro-F1 (ties: lower validation loss) per replicate — "
+                      f"{e['chosen']}."]
+    fam = next((e["holm_family"] for e in table if e.get("holm_family")), "")
+    lines += ["", "Comparison with Baseline (paired by seed, same bootstrap draws): Δ = row − Baseline, percentage "
+              "points; two-sided bootstrap p-values, Holm-adjusted across "
+              f"{fam or 'the'} row x metric comparisons; the Holm interval is the bootstrap interval at the "
+              "comparison's Holm level.", "",
+              "| Method | ΔAcc [95% CI] | ΔF1 [95% CI] | ΔF1 [Holm interval] | p F1 | p F1 (Holm) | p Acc (Holm) | "
+              "McNemar p per seed |", "|---|---|---|---|---|---|---|---|"]
+
+    def fmt(p):
+        return "–" if p is None else f"{p:.3g}"
+
     for e in table:
         if e["status"] != "done" or "delta_f1_macro_mean" not in e:
             continue
 
-        def d(m):
+        def d(m, lo="ci_low", hi="ci_high"):
             s = f"{100 * e[f'delta_{m}_mean']:+.1f}"
-            if not math.isnan(e[f"delta_{m}_ci_low"]):
-                s += f" [{100 * e[f'delta_{m}_ci_low']:+.1f}, {100 * e[f'delta_{m}_ci_high']:+.1f}]"
+            if f"delta_{m}_{lo}" in e and not math.isnan(e[f"delta_{m}_{lo}"]):
+                s += f" [{100 * e[f'delta_{m}_{lo}']:+.1f}, {100 * e[f'delta_{m}_{hi}']:+.1f}]"
             return s
 
-        p = e.get("p_paired_t_f1_macro")
-        lines.append(f"| {e['row']} | {d('accuracy')} | {d('f1_macro')} | {'–' if p is None else f'{p:.3g}'} | "
-                     f"{e.get('mcnemar_p_per_seed', '')} |")
+        lines.append(f"| {e['row']} | {d('accuracy')} | {d('f1_macro')} | {d('f1_macro', 'holm_low', 'holm_high')} | "
+                     f"{fmt(e.get('p_boot_f1_macro'))} | {fmt(e.get('p_holm_f1_macro'))} | "
+                     f"{fmt(e.get('p_holm_accuracy'))} | {e.get('mcnemar_p_per_seed', '')} |")
     tex += ["\\hline", "\\end{tabular}"]
     (exp / "table.md").write_text("\n".join(lines) + "\n")
     (exp / "table.tex").write_text("\n".join(tex) + "\n")
@@ -181,8 +432,8 @@ def make_figures(exp: Path, max_points: int = 300):
     for gname, u in done_synth.items():
         _fig3(u, figdir / f"fig3_{gname}.png")
     for row in plan["rows"]:
-        if row["augment"] not in ("genmix", "synthetic"):
-            continue
+        if row["augment"] not in ("genmix", "synthetic") or row.get("select"):
+            continue  # a select: val row's units are several candidates
         runs = sorted((u for u in clf if u["row"] == row["name"] and u.get("dir")
                        and (Path(u["dir"]) / "model.safetensors").is_file()), key=lambda u: u["seed"])
         if runs:

@@ -35,7 +35,17 @@ def _dataset(spec, root, size, channels):
 
 
 def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
-    """Resolve every unit of the experiment (nothing runs here)."""
+    """Resolve every unit of the experiment (nothing runs here).
+
+    ``budget: equal`` (default) gives every classifier unit the same ``max_steps`` — classifier.epochs x
+    ceil(n_real_train / batch_size), the real-only rows' budget — validated every ceil(n_real_train /
+    batch_size) steps. ``replicate: full`` gives each seed its own generator (generator seed = seed) and
+    synthesis (synthesis seed = seed). A ``select: val`` row becomes one unit per candidate per seed;
+    a candidate whose config equals another unit's (e.g. Baseline) shares that unit.
+    """
+    import math
+    from dataclasses import asdict
+
     from ..classify.train import PRESETS, TrainConfig
     from ..generate.base import GENERATORS, _load_all, resolve_config
 
@@ -45,10 +55,25 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     # units are keyed by the data's content too, so edited files never reuse stale results
     dkey = {**{k: v for k, v in data.items() if k != "root"}, "fingerprint": _fingerprint(ds)}
     rows = expand_rows(cfg)
+    replicate = cfg.get("replicate", "classifier")
     units = {"gen": {}, "synth": {}, "clf": []}
     unavailable = {}
     syn_defaults = {"ratio": 0.5, "seed": 0, "balance": False, "sample": {}, **cfg.get("synthesis", {})}
-    for gname in sorted({r["generator"] for r in rows if r.get("generator")}):
+    settings = {**PRESETS[cfg["classifier"].get("preset", "quick")],
+                **{k: v for k, v in cfg["classifier"].items() if k != "preset"}}
+    n_real, bs = len(ds["train"]), int(settings.get("batch_size", 1))
+    per_real_epoch = math.ceil(n_real / max(bs, 1))
+    budget = {"mode": cfg.get("budget", "equal"), "n_real_train": n_real, "batch_size": bs,
+              "epochs": settings.get("epochs")}
+    if budget["mode"] == "equal":
+        settings.setdefault("max_steps", None)
+        settings.setdefault("eval_every", None)
+        settings["max_steps"] = settings["max_steps"] or settings["epochs"] * per_real_epoch
+        settings["eval_every"] = settings["eval_every"] or per_real_epoch
+        budget.update(max_steps=settings["max_steps"], eval_every=settings["eval_every"])
+    used = {r["generator"] for r in rows if r.get("generator")}
+    gen_base = {}
+    for gname in sorted(used):
         gcfg = dict(cfg["generators"].get(gname) or {})
         if gname not in GENERATORS:
             unavailable[gname] = f"generator '{gname}' is not available in this genmix"
@@ -58,54 +83,143 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             continue
         preset = gcfg.pop("preset", "quick")
         gsyn = {**syn_defaults, **gcfg.pop("synthesis", {})}
-        resolved = resolve_config(gname, preset, gcfg)
-        key = {"generator": gname, "config": resolved, "data": dkey}
-        h = config_hash(key)
-        units["gen"][gname] = {"kind": "gen", "id": f"gen-{gname}-{h}", "generator": gname, "config": resolved,
-                               "data": data, "dir": str(exp_dir / "units" / f"gen-{gname}-{h}"), "synthesis": gsyn}
+        gen_base[gname] = (resolve_config(gname, preset, gcfg), gsyn)
+
+    def gen_unit(gname, seed):
+        resolved, gsyn = gen_base[gname]
+        gkey = gname
+        if replicate == "full":  # this replicate's own generator and synthetic set
+            gkey = f"{gname}@s{seed}"
+            resolved = dict(resolved)
+            if "seed" in resolved or seed != 0:  # seed 0 is the generators' default: same unit as before
+                resolved["seed"] = seed
+            gsyn = {**gsyn, "seed": seed}
+        if gkey not in units["gen"]:
+            h = config_hash({"generator": gname, "config": resolved, "data": dkey})
+            units["gen"][gkey] = {"kind": "gen", "id": f"gen-{gname}-{h}", "generator": gname, "gen_key": gkey,
+                                  "config": resolved, "data": data, "dir": str(exp_dir / "units" / f"gen-{gname}-{h}"),
+                                  "synthesis": gsyn}
+        return units["gen"][gkey]
+
+    def clf_unit(row, name, seed):
+        unit = {"kind": "clf", "row": name, "augment": row["augment"], "seed": seed,
+                "generator": row.get("generator"), "ratio": row.get("ratio"), "alpha": row.get("alpha")}
+        gname = row.get("generator")
+        opts = {k: row[k] for k in ("alpha", "per_sample", "ratio", "epoch") if k in row and row[k] is not None}
+        if row["augment"] == "mixup":
+            opts = {k: row[k] for k in ("alpha", "per_sample") if k in row}
+        if row["augment"] == "none":
+            opts = {}
+        if gname and row["augment"] != "none":
+            if gname in unavailable:
+                return {**unit, "status": "not run", "reason": unavailable[gname],
+                        "id": f"clf-{_slug(name)}-s{seed}"}, None
+            g = gen_unit(gname, seed)
+            balance = bool(row.get("balance", g["synthesis"]["balance"]))
+            ratio = row.get("ratio", 0.5)
+            skey = {"gen": g["id"], "ratio": ratio, "balance": balance, "seed": g["synthesis"]["seed"],
+                    "sample": g["synthesis"].get("sample", {})}
+            sh = config_hash(skey)
+            sid = f"synth-{gname}-{sh}"
+            units["synth"].setdefault(sid, {"kind": "synth", "id": sid, "gen": g["id"], "gen_dir": g["dir"],
+                                            "generator": gname, "gen_key": g["gen_key"], **skey,
+                                            "dir": str(exp_dir / "units" / sid)})
+            opts["synthetic"] = units["synth"][sid]["dir"]
+            if balance:
+                opts["ratio"] = "all"
+            unit["synth"] = sid
+            unit["gen_key"] = g["gen_key"]
+        else:
+            unit["generator"] = None if row["augment"] == "none" else gname
+        tc = TrainConfig.from_dict({**settings, "data": data["spec"], "augment": row["augment"],
+                                    "augment_opts": opts, "seed": seed, "image_size": data["size"],
+                                    "channels": data["channels"]}).validate()
+        tcd = asdict(tc)
+        hashed = json.loads(json.dumps(tcd))
+        for k in ("max_steps", "eval_every"):  # unset (budget: per-epoch): the same units as before budgets
+            if hashed.get(k) is None:
+                hashed.pop(k)
+        if "synthetic" in opts:
+            hashed["augment_opts"]["synthetic"] = unit["synth"]  # hash by content, not by path
+        hashed["data_fingerprint"] = dkey["fingerprint"]
+        h = config_hash(hashed)
+        uid = f"clf-{_slug(name)}-s{seed}-{h}"
+        unit.update(id=uid, train_config=tcd, data=data, dir=str(exp_dir / "units" / uid), status="planned")
+        return unit, h
+
+    by_hash = {}
     for seed in seeds:
         for row in rows:
-            unit = {"kind": "clf", "row": row["name"], "augment": row["augment"], "seed": seed,
-                    "generator": row.get("generator"), "ratio": row.get("ratio"), "alpha": row.get("alpha")}
-            gname = row.get("generator")
-            opts = {k: row[k] for k in ("alpha", "per_sample", "ratio", "epoch") if k in row and row[k] is not None}
-            if row["augment"] == "mixup":
-                opts = {k: row[k] for k in ("alpha", "per_sample") if k in row}
-            if gname:
-                if gname in unavailable:
-                    unit.update(status="not run", reason=unavailable[gname], id=f"clf-{_slug(row['name'])}-s{seed}")
-                    units["clf"].append(unit)
-                    continue
-                g = units["gen"][gname]
-                balance = bool(row.get("balance", g["synthesis"]["balance"]))
-                ratio = row.get("ratio", 0.5)
-                skey = {"gen": g["id"], "ratio": ratio, "balance": balance, "seed": g["synthesis"]["seed"],
-                        "sample": g["synthesis"].get("sample", {})}
-                sh = config_hash(skey)
-                sid = f"synth-{gname}-{sh}"
-                units["synth"].setdefault(sid, {"kind": "synth", "id": sid, "gen": g["id"], "gen_dir": g["dir"],
-                                                "generator": gname, **skey, "dir": str(exp_dir / "units" / sid)})
-                opts["synthetic"] = units["synth"][sid]["dir"]
-                if balance:
-                    opts["ratio"] = "all"
-                unit["synth"] = sid
-            settings = {**PRESETS[cfg["classifier"].get("preset", "quick")],
-                        **{k: v for k, v in cfg["classifier"].items() if k != "preset"}}
-            tc = TrainConfig.from_dict({**settings, "data": data["spec"], "augment": row["augment"],
-                                        "augment_opts": opts, "seed": seed, "image_size": data["size"],
-                                        "channels": data["channels"]}).validate()
-            from dataclasses import asdict
-
-            tcd = asdict(tc)
-            hashed = json.loads(json.dumps(tcd))
-            if "synthetic" in opts:
-                hashed["augment_opts"]["synthetic"] = unit["synth"]  # hash by content, not by path
-            hashed["data_fingerprint"] = dkey["fingerprint"]
-            h = config_hash(hashed)
-            uid = f"clf-{_slug(row['name'])}-s{seed}-{h}"
-            unit.update(id=uid, train_config=tcd, data=data, dir=str(exp_dir / "units" / uid), status="planned")
+            if row.get("select"):
+                continue
+            unit, h = clf_unit(row, row["name"], seed)
             units["clf"].append(unit)
-    return {"units": units, "unavailable": unavailable, "rows": rows}
+            if h is not None:
+                by_hash.setdefault(h, unit)
+    select = []
+    for seed in seeds:
+        for row in rows:
+            if not row.get("select"):
+                continue
+            entry = {"row": row["name"], "seed": seed, "generator": row.get("generator"), "candidates": []}
+            for cand in row["candidate_settings"]:
+                label = candidate_label(cand)
+                unit, h = clf_unit(cand, row["name"], seed)
+                if h is None:  # not run: generator unavailable
+                    entry["candidates"].append({"label": label, "settings": cand, "unit": None,
+                                                "reason": unit["reason"]})
+                    continue
+                if h not in by_hash:
+                    unit["candidate"] = label
+                    units["clf"].append(unit)
+                    by_hash[h] = unit
+                entry["candidates"].append({"label": label, "settings": cand, "unit": by_hash[h]["id"]})
+            select.append(entry)
+    units["gen"] = dict(sorted(units["gen"].items()))
+    return {"units": units, "unavailable": unavailable, "rows": rows, "budget": budget, "replicate": replicate,
+            "select": select}
+
+
+def candidate_label(settings: dict) -> str:
+    """A candidate's settings in words, e.g. ``alpha=0.3 ratio=0.5 balance=off epoch=pool``."""
+    if settings["augment"] == "none":
+        return "no augmentation"
+    keys = ("alpha", "ratio", "balance", "epoch") if settings["augment"] == "genmix" else ("ratio", "balance")
+    out = []
+    for k in keys:
+        v = settings.get(k, False if k == "balance" else None)
+        if v is None:
+            continue
+        out.append(f"{k}={'on' if v is True else 'off' if v is False else v}")
+    return " ".join(out)
+
+
+def choose_on_validation(candidates: list[dict]) -> dict | None:
+    """The candidate (dicts with ``dir``) whose kept checkpoint has the best validation macro-F1 (ties: lower
+    validation loss, then the first listed). Reads validation scores only; None if one has not finished."""
+    best, best_key = None, None
+    for c in candidates:
+        v = best_validation(c["dir"])
+        if v is None:
+            return None
+        key = (v["f1_macro"], -v["loss"])
+        if best_key is None or key > best_key:
+            best, best_key = {**c, "val_f1_macro": v["f1_macro"], "val_loss": v["loss"]}, key
+    return best
+
+
+def best_validation(unit_dir) -> dict | None:
+    """Validation macro-F1 and loss of a finished classifier run's kept checkpoint (history.csv for runs
+    written before metrics.json had them)."""
+    d = Path(unit_dir)
+    if not (d / "metrics.json").is_file():
+        return None
+    bv = json.loads((d / "metrics.json").read_text()).get("best_val")
+    if bv:
+        return {"f1_macro": float(bv["f1_macro"]), "loss": float(bv["loss"])}
+    with open(d / "history.csv") as f:
+        best = [r for r in csv.DictReader(f) if r["best"] == "1"][-1]
+    return {"f1_macro": float(best["val_f1_macro"]), "loss": float(best["val_loss"])}
 
 
 def _fingerprint(ds) -> str:
@@ -237,23 +351,66 @@ def _log(exp: Path, line: str):
 
 
 def write_results(exp: Path, p: dict) -> Path:
-    """results.csv: one row per classifier run (finished or not run), every metric flattened."""
+    """results.csv: one row per classifier run of each table row (finished or not run), every metric flattened,
+    with its optimizer ``steps`` and ``images_seen``; a ``select: val`` row has, per seed, the test metrics of
+    the candidate chosen on validation and its settings (``chosen``). candidates.csv: every candidate's
+    validation scores and whether it was chosen (no test scores)."""
     from ..evaluate import flatten_metrics
+
+    by_id = {u["id"]: u for u in p["units"]["clf"]}
+
+    def result(u, base):
+        d = Path(u.get("dir", "/nonexistent"))
+        if u["status"] == "not run":
+            return {**base, "status": "not run", "reason": u["reason"]}
+        if (d / "metrics.json").is_file():
+            m = json.loads((d / "metrics.json").read_text())
+            return {**base, "status": "done", "reason": "", **flatten_metrics(m),
+                    "epochs_run": m.get("epochs_run", ""), "best_epoch": m.get("best_epoch", ""),
+                    "steps": m.get("steps", ""), "images_seen": m.get("images_seen", "")}
+        return {**base, "status": "pending", "reason": "not finished yet"}
 
     rows = []
     for u in p["units"]["clf"]:
+        if u.get("candidate"):
+            continue  # reported through its select: val row
         base = {"row": u["row"], "augment": u["augment"], "generator": u.get("generator") or "",
                 "ratio": "" if u.get("ratio") is None else u["ratio"],
                 "alpha": "" if u.get("alpha") is None else u["alpha"], "seed": u["seed"], "unit": u["id"]}
-        d = Path(u.get("dir", "/nonexistent"))
-        if u["status"] == "not run":
-            rows.append({**base, "status": "not run", "reason": u["reason"]})
-        elif (d / "metrics.json").is_file():
-            m = json.loads((d / "metrics.json").read_text())
-            rows.append({**base, "status": "done", "reason": "", **flatten_metrics(m),
-                         "epochs_run": m.get("epochs_run", ""), "best_epoch": m.get("best_epoch", "")})
+        rows.append(result(u, base))
+    cand_rows = []
+    for sel in p.get("select", []):
+        cands = [{**c, "dir": by_id[c["unit"]]["dir"]} for c in sel["candidates"] if c.get("unit")]
+        missing = [c for c in sel["candidates"] if not c.get("unit")]
+        statuses = [by_id[c["unit"]]["status"] for c in cands]
+        chosen = None
+        base = {"row": sel["row"], "augment": "", "generator": sel.get("generator") or "", "ratio": "", "alpha": "",
+                "seed": sel["seed"], "unit": ""}
+        if missing or "not run" in statuses:
+            why = missing[0]["reason"] if missing else next(by_id[c["unit"]]["reason"] for c in cands
+                                                            if by_id[c["unit"]]["status"] == "not run")
+            rows.append({**base, "status": "not run", "reason": f"a candidate could not run: {why}"})
         else:
-            rows.append({**base, "status": "pending", "reason": "not finished yet"})
+            chosen = choose_on_validation(cands)
+            if chosen is None:
+                rows.append({**base, "status": "pending", "reason": "not every candidate has finished"})
+            else:
+                st = chosen["settings"]
+                u = by_id[chosen["unit"]]
+                base.update(augment=st["augment"], ratio=st.get("ratio", ""), alpha=st.get("alpha", ""),
+                            unit=u["id"])
+                rows.append({**result({**u, "status": "planned"}, base), "chosen": chosen["label"]})
+        for c in sel["candidates"]:
+            v = best_validation(by_id[c["unit"]]["dir"]) if c.get("unit") else None
+            cand_rows.append({"row": sel["row"], "seed": sel["seed"], "candidate": c["label"],
+                              "unit": c.get("unit") or "", "val_f1_macro": "" if v is None else v["f1_macro"],
+                              "val_loss": "" if v is None else v["loss"],
+                              "chosen": int(chosen is not None and c["label"] == chosen["label"])})
+    if cand_rows:
+        with open(exp / "candidates.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(cand_rows[0]))
+            w.writeheader()
+            w.writerows(cand_rows)
     keys = list(dict.fromkeys(k for r in rows for k in r))
     path = exp / "results.csv"
     tmp = path.with_suffix(".csv.tmp")
@@ -271,5 +428,7 @@ def write_results(exp: Path, p: dict) -> Path:
             if wf.is_file():
                 w.writerow([u["id"], u["kind"], round(json.loads(wf.read_text())["wall_s"], 1)])
     (exp / "plan.json").write_text(json.dumps({"rows": p["rows"], "unavailable": p["unavailable"],
-                                               "units": p["units"]}, indent=2, default=str))
+                                               "units": p["units"], "budget": p.get("budget"),
+                                               "replicate": p.get("replicate", "classifier"),
+                                               "select": p.get("select", [])}, indent=2, default=str))
     return path

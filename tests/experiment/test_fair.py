@@ -1,0 +1,203 @@
+"""Equal budgets across a grid, replicate: full, select: val, hierarchical bootstrap, Holm, verdict."""
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from genmix.experiment.config import load_config
+from genmix.experiment.report import (bootstrap_p, build_tables, confusion_metric, hierarchical_bootstrap, holm,
+                                      verdict)
+from genmix.experiment.run import plan, run_experiment, write_results
+
+GRID = {
+    "data": "simulated:fll@16",
+    "seeds": [0],
+    "classifier": {"model": "smallcnn", "epochs": 2, "batch_size": 64, "lr": 0.003, "patience": 50},
+    "generators": {"dcgan": {"preset": "quick", "steps": 10, "batch_size": 32, "ngf": 8, "ndf": 8, "nz": 16}},
+    "rows": ["baseline", "synthetic:dcgan", "genmix:dcgan",
+             {"augment": "genmix", "generator": "dcgan", "select": "val", "candidates": {"alpha": [0.3, 1.0]}}],
+}
+
+
+def _write(tmp_path, **over):
+    p = tmp_path / "grid.yaml"
+    p.write_text(yaml.safe_dump({**GRID, **over}))
+    return load_config(p)
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grid")
+    cfg = _write(tmp)
+    exp = tmp / "exp"
+    run_experiment(cfg, exp, progress=False)
+    build_tables(exp)
+    return cfg, exp
+
+
+def test_equal_budget_gives_pool_and_real_rows_the_same_steps(grid, tmp_path):
+    from genmix.experiment.run import _dataset
+
+    cfg, exp = grid
+    n_real = len(_dataset(cfg["data"], None, None, None)["train"])
+    want = 2 * math.ceil(n_real / 64)
+    rows = {r["row"]: r for r in _rows(exp / "results.csv")}
+    assert set(rows) == {"Baseline", "DCGAN (50%)", "GenMix (DCGAN)", "GenMix (DCGAN, selected)"}
+    assert {r["steps"] for r in rows.values()} == {str(want)}
+    # the pool rows saw about twice the images per pass, yet made the same number of steps
+    assert all(int(r["images_seen"]) <= want * 64 for r in rows.values())
+    assert f"Budget: {want} optimizer steps per run (2 epochs of the {n_real} real" in (exp / "table.md").read_text()
+    # budget: per-epoch keeps the old behaviour: the pool rows make more steps
+    p = plan(_write(tmp_path, budget="per-epoch"), tmp_path / "pe", [0])
+    assert all(u["train_config"]["max_steps"] is None for u in p["units"]["clf"])
+    with pytest.raises(Exception, match="budget must be one of"):
+        _write(tmp_path, budget="lots")
+
+
+def test_replicate_full_trains_a_generator_and_synthesis_per_seed(tmp_path):
+    shared = plan(_write(tmp_path), tmp_path / "a", [0, 1])
+    full = plan(_write(tmp_path, replicate="full"), tmp_path / "b", [0, 1])
+    assert len(shared["units"]["gen"]) == 1 and len(shared["units"]["synth"]) == 1
+    gens = sorted(full["units"]["gen"].values(), key=lambda g: g["gen_key"])
+    assert [g.get("config", {}).get("seed", 0) for g in gens] == [0, 1] and gens[0]["id"] != gens[1]["id"]
+    assert sorted(s["seed"] for s in full["units"]["synth"].values()) == [0, 1]
+    # seed 0's generator and synthesis are the shared ones (cached units stay valid); seed 1's are its own
+    assert gens[0]["id"] == next(iter(shared["units"]["gen"].values()))["id"]
+    ids = lambda p, s: {u["id"] for u in p["units"]["clf"] if u["seed"] == s and u.get("synth")}
+    assert ids(full, 0) == ids(shared, 0) and not ids(full, 1) & ids(shared, 1)
+    # units are shared across rows: the select row's alpha=0.3 candidate is the GenMix (DCGAN) row's unit
+    sel = next(s for s in full["select"] if s["seed"] == 1)
+    gm = next(u["id"] for u in full["units"]["clf"] if u["row"] == "GenMix (DCGAN)" and u["seed"] == 1)
+    base = next(u["id"] for u in full["units"]["clf"] if u["row"] == "Baseline" and u["seed"] == 1)
+    assert [c["unit"] for c in sel["candidates"]][:2] == [base, gm]
+    assert len({c["unit"] for c in sel["candidates"]}) == 3
+
+
+def test_select_val_chooses_on_validation_and_the_test_split_never_matters(grid):
+    cfg, exp = grid
+    p = json.loads((exp / "plan.json").read_text())
+    sel = p["select"][0]
+    dirs = {u["id"]: u["dir"] for u in p["units"]["clf"]}
+    val = {c["label"]: json.loads(open(f"{dirs[c['unit']]}/metrics.json").read())["best_val"] for c in sel["candidates"]}
+    best = max(val, key=lambda k: (val[k]["f1_macro"], -val[k]["loss"]))
+    row = next(r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (DCGAN, selected)")
+    assert row["chosen"] == best
+    chosen_unit = next(c["unit"] for c in sel["candidates"] if c["label"] == best)
+    assert row["unit"] == chosen_unit
+    assert float(row["f1_macro"]) == json.loads(open(f"{dirs[chosen_unit]}/metrics.json").read())["f1_macro"]
+    cand = _rows(exp / "candidates.csv")
+    assert [c["chosen"] for c in cand] == [str(int(c["candidate"] == best)) for c in cand]
+    assert "accuracy" not in cand[0] and "f1_macro" not in cand[0]
+    assert "chosen on validation macro-F1" in (exp / "table.md").read_text()
+    # make every other candidate's test scores perfect and the chosen one's dreadful: the choice stays
+    plan_obj = {**p, "units": p["units"]}
+    for c in sel["candidates"]:
+        f = f"{dirs[c['unit']]}/metrics.json"
+        m = json.loads(open(f).read())
+        m["accuracy"] = m["f1_macro"] = 0.0 if c["label"] == best else 1.0
+        open(f, "w").write(json.dumps(m))
+    write_results(exp, plan_obj)
+    row = next(r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (DCGAN, selected)")
+    assert row["chosen"] == best and float(row["f1_macro"]) == 0.0
+    # ...while a better validation score does move it
+    other = next(c for c in sel["candidates"] if c["label"] != best)
+    f = f"{dirs[other['unit']]}/metrics.json"
+    m = json.loads(open(f).read())
+    m["best_val"]["f1_macro"] = 2.0
+    open(f, "w").write(json.dumps(m))
+    write_results(exp, plan_obj)
+    assert next(r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (DCGAN, selected)")["chosen"] == \
+        other["label"]
+
+
+def test_bad_select_rows_are_clear_errors(tmp_path):
+    bad = {"augment": "genmix", "generator": "dcgan", "select": "val", "candidates": {"alpha": [0]}}
+    with pytest.raises(Exception, match=r"candidates.alpha value 0 must be a number > 0"):
+        _write(tmp_path, rows=["baseline", bad])
+    with pytest.raises(Exception, match="not settings of synthetic rows"):
+        _write(tmp_path, rows=[{"augment": "synthetic", "generator": "dcgan", "select": "val",
+                                "candidates": {"alpha": [1.0]}}])
+    with pytest.raises(Exception, match="select must be 'val'"):
+        _write(tmp_path, rows=[{"augment": "genmix", "generator": "dcgan", "select": "test"}])
+
+
+def test_confusion_metrics_match_sklearn():
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    rng = np.random.default_rng(0)
+    y, p = rng.integers(0, 4, 50), rng.integers(0, 3, 50)  # class 3 never predicted
+    cm = confusion_matrix(y, p, labels=range(4))
+    assert confusion_metric(cm, "accuracy") == pytest.approx(accuracy_score(y, p))
+    assert confusion_metric(cm, "f1_macro") == pytest.approx(
+        f1_score(y, p, labels=range(4), average="macro", zero_division=0))
+
+
+def _preds(rng, n, r, acc):
+    y = rng.integers(0, 3, n)
+    p = np.where(rng.random((r, n)) < acc, y, (y + 1) % 3)
+    return y, p
+
+
+def test_hierarchical_bootstrap_interval_contains_the_mean_and_narrows_with_more_images():
+    rng = np.random.default_rng(1)
+    widths = []
+    for n in (100, 1600):
+        y, p = _preds(rng, n, 3, 0.8)
+        dist = hierarchical_bootstrap(y, p, 3, "accuracy", n_boot=2000, seed=0)
+        lo, hi = np.percentile(dist, [2.5, 97.5])
+        mean = float((p == y).mean())
+        assert lo < mean < hi
+        widths.append(hi - lo)
+    assert widths[1] < 0.5 * widths[0]
+    assert np.array_equal(dist, hierarchical_bootstrap(y, p, 3, "accuracy", n_boot=2000, seed=0))  # seeded
+
+
+def test_paired_bootstrap_difference_and_p_values():
+    rng = np.random.default_rng(2)
+    y, base = _preds(rng, 300, 3, 0.7)
+    same = hierarchical_bootstrap(y, base, 3, "f1_macro", base_preds=base, n_boot=500)
+    assert np.all(same == 0) and bootstrap_p(same) == 1.0
+    better = np.where(rng.random(base.shape) < 0.5, y, base)  # fixes about half the base's errors
+    d = hierarchical_bootstrap(y, better, 3, "f1_macro", base_preds=base, n_boot=500)
+    assert np.percentile(d, 2.5) > 0 and bootstrap_p(d) == pytest.approx(2 / 501)
+    assert bootstrap_p(-d) == pytest.approx(2 / 501)
+
+
+def test_holm_matches_a_hand_worked_example():
+    # sorted: 0.005 x4 = 0.02, 0.01 x3 = 0.03, 0.03 x2 = 0.06, 0.04 x1 = 0.04 -> kept monotone at 0.06
+    assert np.allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    assert np.allclose(holm([0.5, 0.9]), [1.0, 1.0])
+
+
+def _entry(row, gen, d, p, select=""):
+    return {"row": row, "augment": "genmix", "generator": gen, "status": "done", "select": select,
+            "delta_f1_macro_mean": d, "p_holm_f1_macro": p, "delta_f1_macro_holm_low": d - 0.02,
+            "delta_f1_macro_holm_high": d + 0.02, "f1_macro_mean": 0.7 + d, "n_paired": 5, "n_seeds": 5}
+
+
+def test_verdict_words_numbers_and_audit_pointer(tmp_path):
+    base = {"row": "Baseline", "augment": "none", "generator": "", "status": "done", "f1_macro_mean": 0.7,
+            "accuracy_mean": 0.8}
+    table = [base, _entry("GenMix (DCGAN)", "dcgan", -0.05, 0.001),
+             _entry("GenMix (DCGAN, selected)", "dcgan", 0.04, 0.01, "val"),
+             _entry("GenMix (Diffusion)", "ddpm", 0.01, 0.4), _entry("GenMix (StyleGAN)", "stylegan2", -0.04, 0.02)]
+    lines = verdict(table, tmp_path)
+    text = "\n".join(lines)
+    assert "DCGAN: **GenMix (DCGAN, selected) beats Baseline** — ΔF1 +4.0 points" in text  # the selected row
+    assert "Diffusion: **GenMix (Diffusion) is indistinguishable from Baseline**" in text
+    assert "StyleGAN: **GenMix (StyleGAN) is worse than Baseline**" in text and "audit" not in text
+    (tmp_path / "audit.csv").write_text("generator,gan_test_accuracy\ndcgan,0.35\nddpm,0.79\n")
+    lines = verdict(table, tmp_path)
+    assert "unfaithful to their labels — see audit.csv" in lines[2]
+    assert "unfaithful" not in lines[3] and "see audit.csv" in lines[3]
+    assert "equal-budget Baseline" in lines[0]
+    (tmp_path / "plan.json").write_text(json.dumps({"budget": {"mode": "per-epoch"}}))
+    assert "budgets differ between rows" in verdict(table, tmp_path)[0]
