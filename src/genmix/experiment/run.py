@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sys
 import time
-import traceback
 from pathlib import Path
 
 from ..checkpoint import config_hash
@@ -338,16 +336,6 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
 def _failed(unit) -> str | None:
     f = Path(unit["dir"]) / "FAILED.json"
     return json.loads(f.read_text())["reason"] if f.is_file() else None
-
-
-def _say(progress, msg):
-    if progress:
-        print(msg, file=sys.stderr, flush=True)
-
-
-def _log(exp: Path, line: str):
-    with open(exp / "units.log", "a") as f:
-        f.write(line + "\n")
 
 
 def write_results(exp: Path, p: dict) -> Path:
