@@ -22,7 +22,7 @@ def load_manifest(path: str, image_size=None, channels=None, window=None, seed: 
         raise GenmixError(f"{mpath}: manifest not found")
     base = mpath.parent.resolve()
     try:
-        with open(mpath, newline="") as f:
+        with open(mpath, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's CSV export starts with a BOM
             rows = list(csv.DictReader(f))
             cols = set(rows[0].keys()) if rows else set()
     except (UnicodeDecodeError, csv.Error) as exc:

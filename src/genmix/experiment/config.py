@@ -37,7 +37,9 @@ def load_config(path) -> dict:
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise GenmixError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise GenmixError(f"{path}: not valid YAML ({where}{getattr(exc, 'problem', None) or exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GenmixError(f"{path}: unreadable ({getattr(exc, 'strerror', None) or exc})") from None
     if not isinstance(raw, dict):
