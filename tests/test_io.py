@@ -78,3 +78,15 @@ def test_interrupted_train_classifier_resumes_from_partial_to_the_same_result(tm
     m, whole = (json.loads((d / "metrics.json").read_text()) for d in (out, tmp_path / "whole"))
     assert m == whole
     assert main(argv + ["--out", str(out)]) == 0  # finished: reused
+
+
+def test_internal_errors_keep_their_traceback_and_exit_1(capsys, monkeypatch):
+    import genmix.cli as cli
+
+    def boom(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_report", boom)
+    assert cli.main(["report", "x"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError: a bug" in err

@@ -370,6 +370,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("genmix: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception:  # a bug in genmix, not bad input: keep the traceback for the report
+        import traceback
+
+        traceback.print_exc()
+        print("genmix: internal error (a bug; please report it with the traceback above)", file=sys.stderr)
+        return 1
     return 0
 
 
