@@ -81,7 +81,9 @@ def load_state(path: str | os.PathLike, device: str | torch.device = "cpu") -> d
             meta = f.metadata() or {}
         tensors = load_file(str(path), device=str(device))
     except Exception as exc:  # corrupt or foreign file
-        fail(path, f"not a readable safetensors checkpoint ({exc})")
+        from .errors import one_line
+
+        fail(path, f"not a readable safetensors checkpoint ({one_line(exc)})")
     if "genmix_tree" not in meta:
         fail(path, "not a genmix checkpoint (no genmix metadata)")
     return _unflatten(json.loads(meta["genmix_tree"]), tensors)

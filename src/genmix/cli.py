@@ -8,12 +8,59 @@ import sys
 from pathlib import Path
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: 'genmix: error: <message>' on stderr, exit status 2."""
+
+    def error(self, message):
+        print(f"genmix: error: {' '.join(message.split())}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _number(kind, lo=None, lo_open=False, hi=None, hi_open=False, what=None):
+    """An argparse type: an int/float in a range; the message names the bound."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what or ('an integer' if kind is int else 'a number')}, "
+                                             f"got '{text}'") from None
+        if kind is float and v != v or v in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got '{text}'")
+        bad = (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and (v >= hi if hi_open else v > hi))
+        if bad:
+            rng = (f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}" if lo is not None and hi is not None
+                   else f"{'>' if lo_open else '>='} {lo}" if lo is not None else f"{'<' if hi_open else '<='} {hi}")
+            raise argparse.ArgumentTypeError(f"must be {rng}, got {text}")
+        return v
+    return parse
+
+
+def _int_list(lo=0):
+    def parse(text):
+        try:
+            vals = [int(v) for v in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be comma-separated integers, e.g. 0,1,2, got '{text}'") from None
+        if any(v < lo for v in vals):
+            raise argparse.ArgumentTypeError(f"must be integers >= {lo}, got '{text}'")
+        return vals
+    return parse
+
+
+POS_INT = _number(int, 1)
+NONNEG_INT = _number(int, 0)
+POS_FLOAT = _number(float, 0, lo_open=True)
+NONNEG_FLOAT = _number(float, 0)
+RATIO = _number(float, 0, hi=1, hi_open=True)
+FLOAT = _number(float)
+
+
 def _data_args(p, spec_required=True):
     if spec_required:
         p.add_argument("--data", required=True, help="dataset spec, e.g. medmnist:breastmnist, simulated:fll")
     p.add_argument("--data-root", default=None, help="folder of MedMNIST files (default: $GENMIX_DATA_ROOT)")
-    p.add_argument("--image-size", type=int, default=None, help="resize every image to N x N (explicit)")
-    p.add_argument("--channels", type=int, default=None, help="convert images to N channels (explicit)")
+    p.add_argument("--image-size", type=POS_INT, default=None, help="resize every image to N x N (explicit)")
+    p.add_argument("--channels", type=POS_INT, default=None, help="convert images to N channels (explicit)")
     p.add_argument("--download", action="store_true", help="download missing MedMNIST files (online)")
 
 
@@ -68,12 +115,32 @@ def cmd_train_classifier(args):
     cfg = TrainConfig(data=args.data, model=args.model, augment=args.augment, augment_opts=aug_opts,
                       seed=args.seed, pretrained=args.pretrained or False, image_size=args.image_size,
                       channels=args.channels, **settings).validate()
+    from .io import check_output_dir
+
+    check_output_dir(args.out)
     ds = _load(args)  # all input is checked before anything is written
     from .augment import create_augmentation
 
     create_augmentation(cfg.augment, **cfg.augment_opts)
-    m = train_classifier(ds, cfg, args.out, choose_device(args.device), progress=not args.quiet)
+    device = choose_device(args.device)
+    m = _resumable(args.out, "metrics.json", lambda d: train_classifier(ds, cfg, d, device, progress=not args.quiet))
     print(json.dumps({k: m[k] for k in ("split", "accuracy", "f1_macro", "balanced_accuracy", "auc_macro")}))
+
+
+def _resumable(out, finished_file, fn):
+    """Run ``fn(folder)`` so that OUT appears only when complete (OUT.partial meanwhile; an
+    interrupted run resumes from it). A finished OUT is passed as is (reused, or refused if its
+    config differs); an unfinished run of an older genmix inside OUT resumes in place."""
+    from .errors import GenmixError
+    from .io import atomic_dir, check_output_dir
+
+    out = check_output_dir(out)
+    if out.is_dir() and any(out.iterdir()):
+        if (out / finished_file).is_file() or (out / "checkpoint.safetensors").is_file():
+            return fn(out)
+        raise GenmixError(f"{out}: exists and holds something else; choose a new --out")
+    with atomic_dir(out) as part:
+        return fn(part)
 
 
 def cmd_evaluate(args):
@@ -91,9 +158,25 @@ def cmd_evaluate(args):
     from .data import load_dataset
 
     ds = load_dataset(cfg.data, args.data_root, cfg.image_size, cfg.channels)
-    m = evaluate_model(model, ds, args.split, device, run)
+    import shutil
+    import tempfile
+
+    from .io import os_error, write_text
+
     name = "metrics.json" if args.split == "test" else f"metrics_{args.split}.json"
-    (run / name).write_text(json.dumps(m, indent=2))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=".evaluate-", dir=run))
+    except OSError as exc:
+        raise os_error(exc, run) from None
+    try:
+        m = evaluate_model(model, ds, args.split, device, stage)
+        for f in stage.iterdir():
+            f.replace(run / f.name)
+        write_text(run / name, json.dumps(m, indent=2))
+    except OSError as exc:
+        raise os_error(exc, run) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     print(json.dumps({k: m[k] for k in ("split", "accuracy", "f1_macro", "balanced_accuracy", "auc_macro")}))
 
 
@@ -112,12 +195,17 @@ def cmd_train_generator(args):
         import yaml
 
         overrides[k.replace("-", "_")] = yaml.safe_load(v)
-    cfg = resolve_config(args.generator, args.preset, overrides)
+    cfg = resolve_config(args.generator, args.preset, overrides, where=f"--generator {args.generator}")
+    from .io import check_output_dir
+
+    check_output_dir(args.out)
     ds = _load(args)
     from .generate.base import build_generator
 
     build_generator(args.generator, cfg, ds.num_classes, ds.channels, ds.image_size)  # validate before writing
-    train_generator(ds, args.generator, cfg, args.out, choose_device(args.device), progress=not args.quiet)
+    device = choose_device(args.device)
+    _resumable(args.out, "model.safetensors",
+               lambda d: train_generator(ds, args.generator, cfg, d, device, progress=not args.quiet))
     print(f"generator written to {args.out}")
 
 
@@ -125,7 +213,7 @@ def cmd_synthesize(args):
     from .device import choose_device
     from .generate.synthesize import synthesize
 
-    per_class = [int(v) for v in args.per_class.split(",")] if args.per_class else None
+    per_class = args.per_class
     kw = {}
     if args.sampler:
         kw["sampler"] = args.sampler
@@ -135,9 +223,21 @@ def cmd_synthesize(args):
         kw["guidance_scale"] = args.guidance_scale
     if args.truncation is not None:
         kw["truncation"] = args.truncation
-    info = synthesize(args.gen_dir, args.out, ratio=args.ratio, per_class=per_class, balance=args.balance,
-                      seed=args.seed, device=choose_device(args.device), progress=not args.quiet,
-                      sample_kwargs=kw or None)
+    import shutil
+
+    from .errors import GenmixError
+    from .io import check_output_dir, first_missing, partial_path
+
+    out = check_output_dir(args.out)
+    created = first_missing(partial_path(out))
+    try:
+        info = synthesize(args.gen_dir, out, ratio=args.ratio, per_class=per_class, balance=args.balance,
+                          seed=args.seed, device=choose_device(args.device), progress=not args.quiet,
+                          sample_kwargs=kw or None)
+    except (GenmixError, OSError):
+        if created is not None:  # a partial synthesis this command started
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     print(json.dumps({"out": args.out, "counts": dict(zip(info["class_names"], info["counts"]))}))
 
 
@@ -146,11 +246,13 @@ def cmd_run(args):
     from .experiment.report import report
     from .experiment.run import run_experiment
 
+    from .io import check_output_dir
+
     cfg = load_config(args.config)
+    check_output_dir(args.out)
     if args.data_root:
         cfg["data_root"] = args.data_root
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
-    run_experiment(cfg, args.out, seeds=seeds, workers=args.workers, progress=not args.quiet,
+    run_experiment(cfg, args.out, seeds=args.seeds, workers=args.workers, progress=not args.quiet,
                    backend=args.backend, address=args.address, schedule=args.schedule,
                    cpus_per_unit=args.cpus_per_unit)
     report(args.out, figures=not args.no_figures)
@@ -158,8 +260,11 @@ def cmd_run(args):
 
 
 def cmd_report(args):
+    from .errors import GenmixError
     from .experiment.report import report
 
+    if not Path(args.exp_dir).is_dir():
+        raise GenmixError(f"{args.exp_dir}: not an experiment folder (not a folder)")
     report(args.exp_dir, figures=not args.no_figures)
     print((Path(args.exp_dir) / "table.md").read_text())
 
@@ -167,7 +272,7 @@ def cmd_report(args):
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(prog="genmix", description=__doc__)
+    p = _Parser(prog="genmix", description=__doc__)
     p.add_argument("--version", action="version", version=f"genmix {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -184,23 +289,23 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--augment", default="none", help="none|mixup|cutmix|augmix|synthetic|genmix")
     q.add_argument("--model", default="resnet18", help="vgg16|resnet18|resnet18-cifar|smallcnn")
     q.add_argument("--preset", default="paper", choices=["paper", "quick"])
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=NONNEG_INT, default=0)
     q.add_argument("--out", required=True)
-    q.add_argument("--epochs", type=int)
-    q.add_argument("--patience", type=int)
-    q.add_argument("--steps", type=int, dest="max_steps",
+    q.add_argument("--epochs", type=POS_INT)
+    q.add_argument("--patience", type=POS_INT)
+    q.add_argument("--steps", type=POS_INT, dest="max_steps",
                    help="training budget in optimizer steps (default: epochs x batches per pass)")
-    q.add_argument("--eval-every", type=int, help="steps between validations (default: one pass)")
-    q.add_argument("--batch-size", type=int)
-    q.add_argument("--lr", type=float)
-    q.add_argument("--weight-decay", type=float)
+    q.add_argument("--eval-every", type=POS_INT, help="steps between validations (default: one pass)")
+    q.add_argument("--batch-size", type=POS_INT)
+    q.add_argument("--lr", type=POS_FLOAT)
+    q.add_argument("--weight-decay", type=NONNEG_FLOAT)
     q.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (per batch)")
     q.add_argument("--monitor", choices=["f1_macro", "loss"])
     q.add_argument("--pretrained", nargs="?", const=True, default=None,
                    help="ImageNet weights from the torch cache, or from FILE")
-    q.add_argument("--alpha", type=float, help="mixup/cutmix Beta(a,a) or genmix Beta(a,1) parameter")
+    q.add_argument("--alpha", type=POS_FLOAT, help="mixup/cutmix Beta(a,a) or genmix Beta(a,1) parameter")
     q.add_argument("--synthetic", help="SYNTH_DIR written by genmix synthesize (synthetic, genmix)")
-    q.add_argument("--ratio", type=float, help="synthetic / (real + synthetic), per class")
+    q.add_argument("--ratio", type=RATIO, help="synthetic / (real + synthetic), per class")
     q.add_argument("--per-sample", dest="per_sample", action="store_true", default=None,
                    help="draw lambda per sample (mixup; genmix does so by default)")
     q.add_argument("--per-batch", dest="per_sample", action="store_false", help="one lambda per batch")
@@ -221,13 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("run", help="run an experiment config: generators, syntheses, all rows, tables, figures")
     q.add_argument("config")
     q.add_argument("--out", required=True, help="EXP_DIR (finished units there are reused)")
-    q.add_argument("--seeds", help="comma-separated seeds (default: the config's)")
-    q.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    q.add_argument("--seeds", type=_int_list(0), help="comma-separated seeds (default: the config's)")
+    q.add_argument("--workers", type=POS_INT, default=1, help="parallel worker processes")
     q.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local worker processes (default) or a Ray cluster (pip install 'genmix[ray]')")
     q.add_argument("--address", help="ray: cluster address, 'auto' or HOST:PORT (default: a local Ray "
                                      "with --workers CPUs); see docs/cluster.md")
-    q.add_argument("--cpus-per-unit", type=int, help="CPUs (torch threads) per unit (default: local "
+    q.add_argument("--cpus-per-unit", type=POS_INT, help="CPUs (torch threads) per unit (default: local "
                                                      "cores // workers; ray 1)")
     q.add_argument("--schedule", choices=["graph", "stages"], default="graph",
                    help="graph: a unit starts when its dependencies are done (default); stages: the old "
@@ -247,10 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--generator", required=True, help="dcgan|ddpm|stylegan2|textual-inversion")
     q.add_argument("--out", required=True)
     q.add_argument("--preset", default="quick", help="paper|quick")
-    q.add_argument("--steps", type=int)
-    q.add_argument("--batch-size", type=int)
-    q.add_argument("--lr", type=float)
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--steps", type=POS_INT)
+    q.add_argument("--batch-size", type=POS_INT)
+    q.add_argument("--lr", type=POS_FLOAT)
+    q.add_argument("--seed", type=NONNEG_INT, default=0)
     q.add_argument("--set", action="append", metavar="KEY=VALUE", help="any generator setting, e.g. ngf=64")
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")
@@ -259,14 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("synthesize", help="write synthetic images per class from a trained generator")
     q.add_argument("gen_dir")
     q.add_argument("--out", required=True)
-    q.add_argument("--ratio", type=float, default=0.5, help="synthetic / (real + synthetic) per class")
-    q.add_argument("--per-class", help="explicit counts, e.g. 100,50,80")
+    q.add_argument("--ratio", type=RATIO, default=0.5, help="synthetic / (real + synthetic) per class")
+    q.add_argument("--per-class", type=_int_list(0), help="explicit counts, e.g. 100,50,80")
     q.add_argument("--balance", action="store_true", help="top up minority classes to equal totals")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=NONNEG_INT, default=0)
     q.add_argument("--sampler", choices=["ddim", "ddpm"], help="ddpm generator: sampler")
-    q.add_argument("--sampling-steps", type=int, help="ddpm generator: denoising steps")
-    q.add_argument("--guidance-scale", type=float, help="ddpm generator: classifier-free guidance scale")
-    q.add_argument("--truncation", type=float, help="stylegan2: truncation psi")
+    q.add_argument("--sampling-steps", type=POS_INT, help="ddpm generator: denoising steps")
+    q.add_argument("--guidance-scale", type=NONNEG_FLOAT, help="ddpm generator: classifier-free guidance scale")
+    q.add_argument("--truncation", type=FLOAT, help="stylegan2: truncation psi")
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_synthesize)
@@ -274,17 +379,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Exit status: 0 done; 2 bad input or an OS error (one line on stderr: file and cause; nothing
+    half-written); 130 interrupted (rerun to resume); 1 an internal error (with its traceback)."""
     from .errors import GenmixError
+    from .io import os_error
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         args.func(args)
-    except GenmixError as exc:
-        print(f"genmix: error: {exc}", file=sys.stderr)
+    except (GenmixError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is None:
+            raise
+        msg = str(exc if isinstance(exc, GenmixError) else os_error(exc))
+        print(f"genmix: error: {' '.join(msg.split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("genmix: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception:  # a bug in genmix, not bad input: keep the traceback for the report
+        import traceback
+
+        traceback.print_exc()
+        print("genmix: internal error (a bug; please report it with the traceback above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -8,3 +8,12 @@ class GenmixError(Exception):
 def fail(path, cause):
     """Raise a GenmixError of the form '<path>: <cause>'."""
     raise GenmixError(f"{path}: {cause}")
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """A library exception as one short line: '<Type>: <first line of its message>'."""
+    lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

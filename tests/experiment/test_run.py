@@ -12,8 +12,10 @@ TINY = {
     "data": "simulated:fll@16",
     "seeds": [0, 1],
     "classifier": {"model": "smallcnn", "epochs": 2, "batch_size": 64, "lr": 0.003, "patience": 5},
-    "generators": {"dcgan": {"preset": "quick", "steps": 20, "batch_size": 32, "ngf": 8, "ndf": 8, "nz": 16}},
-    "rows": ["baseline", "mixup", "synthetic:dcgan", "genmix:dcgan", "genmix:stylegan2",
+    "generators": {"dcgan": {"preset": "quick", "steps": 20, "batch_size": 32, "ngf": 8, "ndf": 8, "nz": 16},
+                   # a generator whose training fails (no pretrained pipeline there): its rows are "not run"
+                   "textual-inversion": {"preset": "quick", "pretrained": "/nonexistent/ldm-pipeline"}},
+    "rows": ["baseline", "mixup", "synthetic:dcgan", "genmix:dcgan", "genmix:textual-inversion",
              {"name": "GenMix (DCGAN, balanced)", "augment": "genmix", "generator": "dcgan", "balance": True}],
 }
 
@@ -60,12 +62,13 @@ def test_run_writes_every_output(full_run):
     assert {"fig3_dcgan.png", "fig4_tsne_genmix-dcgan.png", "curves_baseline.png"} <= figs
 
 
-def test_unavailable_generator_rows_are_marked_not_run(full_run):
+def test_failed_generator_rows_are_marked_not_run(full_run):
     exp, _ = full_run
-    st = [r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (StyleGAN)"]
-    assert len(st) == 2 and all(r["status"] == "not run" and "stylegan2" in r["reason"] for r in st)
+    st = [r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (Textual Inversion)"]
+    assert len(st) == 2 and all(r["status"] == "not run" and "textual-inversion" in r["reason"] for r in st)
     assert all(r["accuracy"] == "" for r in st)
-    assert "| GenMix (StyleGAN) | not run" in (exp / "table.md").read_text()
+    assert "| GenMix (Textual Inversion) | not run" in (exp / "table.md").read_text()
+    assert not list((exp / "units").glob("*.partial"))  # every unit finished and renamed
 
 
 def test_interrupted_run_resumes_to_the_same_results(full_run, tmp_path):
@@ -130,4 +133,4 @@ def test_genmix_rows_run_epochs_over_the_pool_unless_told_and_bad_epoch_is_a_cle
     assert rows["GenMix (DCGAN)"]["epoch"] == "real"
     bad = _config(tmp_path, genmix={"epoch": "synthetic"})
     assert main(["run", str(bad), "--out", str(tmp_path / "x")]) == 2
-    assert "genmix epoch must be 'pool' or 'real'" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    assert "genmix.epoch: must be 'pool' or 'real'" in capsys.readouterr().err and not (tmp_path / "x").exists()

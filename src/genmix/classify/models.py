@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import GenmixError
+from ..errors import GenmixError, one_line
 
 MODELS: dict = {}
 
@@ -93,13 +93,29 @@ def load_pretrained(model: nn.Module, weights_enum, pretrained) -> None:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise GenmixError(f"{path}: unreadable weights file ({exc})") from None
+        raise GenmixError(f"{path}: {_refusal(exc)}") from None
     if isinstance(sd, dict) and "state_dict" in sd:
         sd = sd["state_dict"]
     try:
         model.load_state_dict(sd)
     except RuntimeError as exc:
-        raise GenmixError(f"{path}: weights do not fit {type(model).__name__} ({str(exc)[:200]})") from None
+        raise GenmixError(f"{path}: weights do not fit {type(model).__name__} ({one_line(exc)})") from None
+
+
+def _refusal(exc: Exception) -> str:
+    """torch's weights-only refusal spans many lines and suggests turning the protection off;
+    genmix says what the file holds instead (and never loads arbitrary pickled objects)."""
+    import re
+
+    from ..errors import one_line
+
+    text = str(exc)
+    if "Weights only load failed" in text:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text) or re.search(r"Unsupported operand \d+", text)
+        what = f" ({found.group(1) if found.groups() else found.group(0)})" if found else ""
+        return (f"holds pickled Python objects{what}, not only tensors; genmix loads plain weight files only "
+                "(a state_dict of tensors, .pth or .safetensors)")
+    return f"unreadable weights file ({one_line(exc)})"
 
 
 @register("vgg16")

@@ -81,12 +81,22 @@ def read_image(path: str | Path, window: tuple[float, float] | None = None) -> n
     except GenmixError:
         raise
     except Exception as exc:
-        raise GenmixError(f"{path}: unreadable or corrupt image ({type(exc).__name__}: {exc})") from None
+        raise GenmixError(f"{path}: unreadable or corrupt image ({_cause(exc)})") from None
     if arr.ndim != 2:
         raise GenmixError(f"{path}: expected a 2-D image, got shape {arr.shape}")
     _check_finite(path, arr)
     arr = _window(arr, *(window or (None, None)))
     return (arr * 255).round().astype(np.uint8)[None]
+
+
+def _cause(exc: Exception) -> str:
+    """A decoder's message, on one line (pydicom's and Pillow's may span several)."""
+    from ..errors import one_line
+
+    name = type(exc).__name__
+    if name == "InvalidDicomError":
+        return "not a DICOM file (no DICOM header)"
+    return one_line(exc)
 
 
 def _check_finite(path, arr):

@@ -70,6 +70,9 @@ def load_medmnist(flag: str, size: int | None = None, root=None, download: bool 
         raise GenmixError(f"{path}: not a readable MedMNIST file ({exc})") from None
     splits = {}
     for s, (imgs, labels) in arrays.items():
+        if imgs.ndim not in (3, 4) or len(imgs) != len(labels) or (imgs.ndim == 4 and imgs.shape[-1] not in (1, 3)):
+            raise GenmixError(f"{path}: {s}_images has shape {imgs.shape} and {s}_labels {labels.shape}; expected "
+                              "(N, H, W) or (N, H, W, 3) images and N labels")
         x = torch.from_numpy(np.ascontiguousarray(imgs))
         x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
         splits[s] = Split(s, x, torch.from_numpy(labels.astype(np.int64)).reshape(-1))

@@ -27,46 +27,78 @@ BASE_ROWS = {"baseline": ("Baseline", "none"), "none": ("Baseline", "none"), "mi
              "cutmix": ("CutMix", "cutmix"), "augmix": ("AugMix", "augmix")}
 PAPER_ROWS = ["baseline", "mixup", "augmix"] + [f"{k}:{g}" for k in ("synthetic", "genmix")
                                                 for g in ("dcgan", "stylegan2", "textual-inversion", "ddpm")]
-TOP_KEYS = {"name", "data", "data_root", "image_size", "channels", "seeds", "classifier", "generators", "synthesis",
-            "rows", "genmix", "mixup", "workers", "figures", "budget", "replicate"}
-BUDGETS = ("equal", "per-epoch")
-REPLICATES = ("classifier", "full")
 CANDIDATE_KEYS = {"genmix": ("alpha", "ratio", "balance", "epoch"), "synthetic": ("ratio", "balance")}
 
 
 def load_config(path) -> dict:
+    """Read and check an experiment YAML (genmix.experiment.schema) before anything runs.
+
+    Returns a plain dict: the keys as written (values type-checked), plus the top-level
+    defaults (name, seeds, rows, budget, replicate, audit and empty sections). Errors are one line:
+    ``<file>: <key path>: <cause>, got <value>``."""
     import yaml
+
+    from ..generate.base import GENERATORS, resolve_config
+    from ..validation import validate
+    from .schema import experiment_model
 
     path = Path(path)
     if not path.is_file():
-        raise GenmixError(f"{path}: config not found")
+        raise GenmixError(f"{path}: config not found" if not path.exists() else f"{path}: not a file")
     try:
-        cfg = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise GenmixError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(cfg, dict):
-        raise GenmixError(f"{path}: expected a mapping at the top level")
-    unknown = set(cfg) - TOP_KEYS
-    if unknown:
-        raise GenmixError(f"{path}: unknown key(s) {sorted(unknown)} (known: {sorted(TOP_KEYS)})")
-    if "data" not in cfg:
-        raise GenmixError(f"{path}: 'data' (a dataset spec) is required")
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise GenmixError(f"{path}: not valid YAML ({where}{getattr(exc, 'problem', None) or exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GenmixError(f"{path}: unreadable ({getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(raw, dict):
+        raise GenmixError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    gens = raw.get("generators")
+    context = {"generators": set(gens) if isinstance(gens, dict) else set()}
+    model = validate(experiment_model(), raw, str(path), context=context)
+    cfg = model.model_dump(by_alias=True, exclude_unset=True)
+    for name, entry in (cfg.get("generators") or {}).items():  # preset + settings together, and the sampler
+        entry = dict(entry or {})
+        entry.pop("synthesis", None)
+        resolve_config(name, entry.pop("preset", "quick"), entry, str(path), ("generators", name))
     cfg.setdefault("name", path.stem)
     cfg.setdefault("seeds", [0])
-    cfg.setdefault("classifier", {})
-    cfg.setdefault("generators", {})
-    cfg.setdefault("synthesis", {})
-    cfg.setdefault("rows", PAPER_ROWS)
-    cfg.setdefault("genmix", {})
-    cfg.setdefault("mixup", {})
+    for k in ("classifier", "generators", "synthesis", "genmix", "mixup"):
+        cfg.setdefault(k, {})
+    cfg["generators"] = {k: (v if v is not None else {}) for k, v in cfg["generators"].items()}
+    cfg.setdefault("rows", default_rows(cfg["generators"]))
     cfg.setdefault("budget", "equal")
     cfg.setdefault("replicate", "classifier")
-    for key, allowed in (("budget", BUDGETS), ("replicate", REPLICATES)):
-        if cfg[key] not in allowed:
-            raise GenmixError(f"{path}: {key} must be one of {list(allowed)}, not {cfg[key]!r}")
+    cfg.setdefault("audit", True)
+    _check_samplers(cfg, path, GENERATORS)
     cfg["_path"] = str(path)
-    expand_rows(cfg)  # validates rows early
+    expand_rows(cfg)  # row names must not repeat
     return cfg
+
+
+def default_rows(generators) -> list:
+    """Without ``rows``: the paper's rows for the generators the config sets up."""
+    return [r for r in PAPER_ROWS if ":" not in r or r.split(":", 1)[1] in generators]
+
+
+def _check_samplers(cfg, path, registry):
+    """``synthesis.sample`` keys must be keyword arguments of each generator's ``sample``."""
+    import inspect
+
+    top = (cfg.get("synthesis") or {}).get("sample")
+    for name, entry in cfg["generators"].items():
+        own = (entry.get("synthesis") or {}).get("sample")
+        sample, where = (own, f"generators.{name}.synthesis.sample") if own is not None else (top, "synthesis.sample")
+        if not sample:
+            continue
+        params = inspect.signature(registry[name].sample).parameters
+        known = [p for p in params if p not in ("self", "n", "labels", "generator")
+                 and params[p].kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
+        for k in sample:
+            if k not in known:
+                raise GenmixError(f"{path}: {where}.{k}: not a sampler setting of {name} (known: {', '.join(known)})")
 
 
 def expand_rows(cfg: dict) -> list[dict]:

@@ -246,6 +246,11 @@ def _done(unit) -> bool:
     return (d / "metrics.json").is_file()
 
 
+def _finish(work: Path, d: Path):
+    if work != d:
+        work.rename(d)
+
+
 def execute_unit(unit: dict, threads: int | None = None, progress: bool = False) -> dict:
     """Run one unit in this process (the worker entry point)."""
     import torch
@@ -257,16 +262,20 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
     device = choose_device(os.environ.get("GENMIX_DEVICE"))
     t0 = time.perf_counter()
     d = Path(unit["dir"])
+    # generator and classifier units are written into <dir>.partial and renamed when finished
+    # (a killed unit resumes from its .partial); an unfinished <dir> of an older genmix resumes in place
+    work = d if d.is_dir() else d.with_name(d.name + ".partial")
     if unit["kind"] == "gen":
         from ..generate.fit import train_generator
 
         data = unit["data"]
         ds = _dataset(data["spec"], data["root"], data["size"], data["channels"])
         try:
-            train_generator(ds, unit["generator"], unit["config"], d, device, progress=progress)
+            train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress)
         except GenmixError as exc:
-            d.mkdir(parents=True, exist_ok=True)
-            (d / "FAILED.json").write_text(json.dumps({"reason": str(exc)}))
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "FAILED.json").write_text(json.dumps({"reason": str(exc)}))
+        _finish(work, d)
     elif unit["kind"] == "synth":
         from ..generate.synthesize import synthesize
 
@@ -277,7 +286,8 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
 
         data = unit["data"]
         ds = _dataset(data["spec"], data["root"], data["size"], data["channels"])
-        train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), d, device, progress=progress)
+        train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
+        _finish(work, d)
     wall = time.perf_counter() - t0
     wf = d / "wall.json"
     prev = json.loads(wf.read_text())["wall_s"] if wf.is_file() else 0.0

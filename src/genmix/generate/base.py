@@ -15,16 +15,50 @@ import torch
 from torch import nn
 
 from ..errors import GenmixError
+from ..validation import NonNegativeInt, PositiveInt, Strict, validate
 
 GENERATORS: dict[str, type] = {}
+
+
+class FitSettings(Strict):
+    """Settings of the shared fit loop (defaults: genmix.generate.fit.FIT_DEFAULTS and the presets)."""
+    steps: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    checkpoint_every: PositiveInt | None = None
+    log_every: PositiveInt | None = None
+    seed: NonNegativeInt | None = None
+
+
+FIT_KEYS = frozenset(FitSettings.model_fields)
 
 
 def register(name: str):
     def deco(cls):
         cls.name = name
+        if cls.settings is not None:  # the declared settings are the single source of the defaults
+            cls.defaults = cls.settings().model_dump()
         GENERATORS[name] = cls
         return cls
     return deco
+
+
+def validate_settings(name: str, config: dict, where: str | None = None, prefix: tuple = ()) -> dict:
+    """Check a generator's settings (its own declared ones plus the fit loop's) against their
+    types and ranges; returns ``config`` unchanged. Errors: '<where>: <key>: <cause>, got <value>'."""
+    _load_all()
+    if name not in GENERATORS:
+        raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
+    cls = GENERATORS[name]
+    where = where or name
+    own = {k: v for k, v in config.items() if k not in FIT_KEYS}
+    validate(FitSettings, {k: v for k, v in config.items() if k in FIT_KEYS}, where, prefix=prefix)
+    if cls.settings is not None:
+        validate(cls.settings, {**cls.defaults, **own}, where, prefix=prefix)
+    else:
+        unknown = set(own) - set(cls.defaults)
+        if unknown:
+            raise GenmixError(f"{where}: unknown setting(s) {sorted(unknown)} (known: {sorted(cls.defaults)})")
+    return config
 
 
 def _load_all():
@@ -32,17 +66,21 @@ def _load_all():
     from . import dcgan, ddpm, stylegan2, textual_inversion  # noqa: F401
 
 
+def load_all():
+    """Import every generator module (registers them)."""
+    _load_all()
+
+
 class GenerativeModel(nn.Module):
     name = "base"
     presets: dict[str, dict] = {}
-    defaults: dict = {}
+    settings = None  # a genmix.validation.GeneratorSettings subclass: names, types, ranges, defaults
+    defaults: dict = {}  # derived from ``settings`` by @register
     ema_decay: float | None = None  # None: no EMA
 
     def __init__(self, config: dict, num_classes: int, channels: int, image_size: int):
         super().__init__()
-        unknown = set(config) - set(self.defaults)
-        if unknown:
-            raise GenmixError(f"{self.name}: unknown setting(s) {sorted(unknown)} (known: {sorted(self.defaults)})")
+        validate_settings(self.name, config)
         self.config = {**self.defaults, **config}
         self.num_classes, self.channels, self.image_size = num_classes, channels, image_size
         self.ema: nn.Module | None = None
@@ -102,7 +140,9 @@ def upsampling_plan(size: int, method: str) -> tuple[int, int]:
     raise GenmixError(f"{method}: image size {size} unsupported (use 28, 32, 48, 56, 64, 96, 128, ...)")
 
 
-def resolve_config(name: str, preset: str | None, overrides: dict) -> dict:
+def resolve_config(name: str, preset: str | None, overrides: dict, where: str | None = None,
+                   prefix: tuple = ()) -> dict:
+    """Preset values, then ``overrides`` (None values ignored), checked by ``validate_settings``."""
     _load_all()
     if name not in GENERATORS:
         raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
@@ -113,14 +153,14 @@ def resolve_config(name: str, preset: str | None, overrides: dict) -> dict:
             raise GenmixError(f"{name}: unknown preset '{preset}' (known: {', '.join(cls.presets)})")
         cfg.update(cls.presets[preset])
     cfg.update({k: v for k, v in overrides.items() if v is not None})
-    return cfg
+    return validate_settings(name, cfg, where, prefix)
 
 
 def build_generator(name: str, config: dict, num_classes: int, channels: int, image_size: int) -> GenerativeModel:
     _load_all()
     if name not in GENERATORS:
         raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
-    fit_keys = {"steps", "batch_size", "checkpoint_every", "log_every", "seed"}
+    fit_keys = FIT_KEYS
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(config.get("seed", 0)))  # initial weights depend on the seed alone
         model = GENERATORS[name]({k: v for k, v in config.items() if k not in fit_keys}, num_classes, channels,

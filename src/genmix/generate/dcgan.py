@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GenmixError
+from ..validation import Fraction, GeneratorSettings, PositiveFloat, PositiveInt
 from .base import GenerativeModel, register, upsampling_plan
 
 
@@ -78,9 +79,19 @@ def _init(m):
         nn.init.zeros_(m.bias)
 
 
+class DCGANSettings(GeneratorSettings):
+    nz: PositiveInt = 100  # latent size
+    ngf: PositiveInt = 64  # generator width
+    ndf: PositiveInt = 64  # discriminator width
+    embed_dim: PositiveInt = 50  # label embedding (conditional model)
+    lr: PositiveFloat = 2e-4
+    beta1: Fraction = 0.5  # Adam beta1
+    per_class: bool = False  # one unconditional GAN per class instead of one conditional GAN
+
+
 @register("dcgan")
 class DCGAN(GenerativeModel):
-    defaults = dict(nz=100, ngf=64, ndf=64, embed_dim=50, lr=2e-4, beta1=0.5, per_class=False)
+    settings = DCGANSettings
     presets = {
         # the GenMix paper: 70k iterations, batch 8, lr 1e-3
         "paper": dict(steps=70_000, batch_size=8, lr=1e-3, checkpoint_every=5000, log_every=100),

@@ -13,16 +13,40 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GenmixError
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ..validation import Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
 from .base import GenerativeModel, register
+
+
+class DDPMSettings(GeneratorSettings):
+    block_out_channels: Annotated[list[PositiveInt], Field(min_length=1)] = [64, 128, 128]
+    layers_per_block: PositiveInt = 2
+    attention_levels: Annotated[list[bool], Field(min_length=1)] = [False, True, True]
+    num_train_timesteps: PositiveInt = 1000
+    beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid"] = "squaredcos_cap_v2"
+    prediction_type: Literal["epsilon", "v_prediction", "sample"] = "v_prediction"
+    lr: PositiveFloat = 2e-4
+    ema_decay: Fraction = 0.9999
+    label_dropout: Fraction = 0.1  # classifier-free guidance: share of null labels in training
+    sampler: Literal["ddim", "ddpm"] = "ddim"
+    sampling_steps: PositiveInt = 50
+    guidance_scale: NonNegativeFloat = 1.0
+    init: str | None = None  # a pretrained diffusers UNet2DModel (folder or hub id)
+
+    @model_validator(mode="after")
+    def _levels(self):
+        if len(self.attention_levels) != len(self.block_out_channels):
+            raise ValueError(f"attention_levels has {len(self.attention_levels)} entries, block_out_channels "
+                             f"{len(self.block_out_channels)}; give one per level")
+        return self
 
 
 @register("ddpm")
 class DDPM(GenerativeModel):
-    defaults = dict(
-        block_out_channels=[64, 128, 128], layers_per_block=2, attention_levels=[False, True, True],
-        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction", lr=2e-4, ema_decay=0.9999,
-        label_dropout=0.1, sampler="ddim", sampling_steps=50, guidance_scale=1.0, init=None,
-    )
+    settings = DDPMSettings
     presets = {
         # ADM-like widths for GPUs; the paper fine-tuned an ImageNet ADM for its diffusion rows
         "paper": dict(steps=70_000, batch_size=8, lr=1e-4, block_out_channels=[128, 256, 256, 256],

@@ -24,6 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GenmixError
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from ..validation import (FiniteFloat, Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt,
+                          Probability)
 from .base import GenerativeModel, register, upsampling_plan
 
 SQRT2 = math.sqrt(2.0)
@@ -232,11 +238,35 @@ def diff_augment(x, generator, policy=("color", "translation", "cutout")):
     return x
 
 
+class StyleGAN2Settings(GeneratorSettings):
+    z_dim: PositiveInt = 128
+    w_dim: PositiveInt = 128
+    mapping_layers: PositiveInt = 4
+    channel_max: PositiveInt = 128
+    channel_min: PositiveInt = 32
+    cmap_dim: PositiveInt = 128
+    mbstd_group: PositiveInt = 4
+    lr: PositiveFloat = 2e-3
+    betas: Annotated[list[Fraction], Field(min_length=2, max_length=2)] = [0.0, 0.99]
+    r1_gamma: NonNegativeFloat = 0.1
+    r1_every: PositiveInt = 4
+    style_mixing: Probability = 0.9
+    diffaugment: str = "color,translation,cutout"  # comma-separated DiffAugment policies, or ""
+    ema_decay: Fraction = 0.999
+    truncation: FiniteFloat = 1.0
+
+    @field_validator("diffaugment")
+    @classmethod
+    def _policy(cls, v):
+        bad = [p for p in v.split(",") if p and p not in ("color", "translation", "cutout")]
+        if bad:
+            raise ValueError(f"unknown DiffAugment policy {bad} (color, translation, cutout)")
+        return v
+
+
 @register("stylegan2")
 class StyleGAN2(GenerativeModel):
-    defaults = dict(z_dim=128, w_dim=128, mapping_layers=4, channel_max=128, channel_min=32, cmap_dim=128,
-                    mbstd_group=4, lr=2e-3, betas=[0.0, 0.99], r1_gamma=0.1, r1_every=4, style_mixing=0.9,
-                    diffaugment="color,translation,cutout", ema_decay=0.999, truncation=1.0)
+    settings = StyleGAN2Settings
     presets = {
         # the GenMix paper: 70k iterations, batch 8, lr 1e-3; StyleGAN2 widths and an 8-layer mapping net
         "paper": dict(steps=70_000, batch_size=8, lr=1e-3, z_dim=512, w_dim=512, mapping_layers=8, channel_max=512,

@@ -23,6 +23,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GenmixError
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from ..validation import GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
 from .base import GenerativeModel, register
 
 TEMPLATES = ["a medical image of {token}", "a grayscale scan showing {token}", "a close-up medical image of {token}",
@@ -45,10 +50,28 @@ def _set_embedding(encoder, emb: nn.Embedding):
         encoder.set_input_embeddings(emb)
 
 
+class TextualInversionSettings(GeneratorSettings):
+    pretrained: str = "CompVis/ldm-text2im-large-256"  # hub id or local folder of the pipeline
+    num_vectors: PositiveInt = 1
+    initializer_token: str = "tissue"
+    templates: Annotated[list[str], Field(min_length=1)] = TEMPLATES
+    lr: PositiveFloat = 5e-3
+    resolution: PositiveInt | None = None
+    sampling_steps: PositiveInt = 50
+    guidance_scale: NonNegativeFloat = 3.0
+
+    @field_validator("templates")
+    @classmethod
+    def _token(cls, v):
+        bad = [t for t in v if "{token}" not in t]
+        if bad:
+            raise ValueError(f"every template needs '{{token}}', not {bad[0]!r}")
+        return v
+
+
 @register("textual-inversion")
 class TextualInversion(GenerativeModel):
-    defaults = dict(pretrained="CompVis/ldm-text2im-large-256", num_vectors=1, initializer_token="tissue",
-                    templates=TEMPLATES, lr=5e-3, resolution=None, sampling_steps=50, guidance_scale=3.0)
+    settings = TextualInversionSettings
     presets = {
         # Gal et al.: ~5k steps, lr 5e-3 (scaled by batch); the GenMix paper's LDM at 256 px
         "paper": dict(steps=5000, batch_size=4, lr=5e-3, checkpoint_every=500, log_every=50),
