@@ -58,7 +58,7 @@ def test_equal_budget_gives_pool_and_real_rows_the_same_steps(grid, tmp_path):
     # budget: per-epoch keeps the old behaviour: the pool rows make more steps
     p = plan(_write(tmp_path, budget="per-epoch"), tmp_path / "pe", [0])
     assert all(u["train_config"]["max_steps"] is None for u in p["units"]["clf"])
-    with pytest.raises(Exception, match="budget must be one of"):
+    with pytest.raises(Exception, match=r"budget: must be 'equal' or 'per-epoch', got 'lots'"):
         _write(tmp_path, budget="lots")
 
 
@@ -120,12 +120,12 @@ def test_select_val_chooses_on_validation_and_the_test_split_never_matters(grid)
 
 def test_bad_select_rows_are_clear_errors(tmp_path):
     bad = {"augment": "genmix", "generator": "dcgan", "select": "val", "candidates": {"alpha": [0]}}
-    with pytest.raises(Exception, match=r"candidates.alpha value 0 must be a number > 0"):
+    with pytest.raises(Exception, match=r"rows\[1\]\.candidates\.alpha\[0\]: must be > 0, got 0"):
         _write(tmp_path, rows=["baseline", bad])
     with pytest.raises(Exception, match="not settings of synthetic rows"):
         _write(tmp_path, rows=[{"augment": "synthetic", "generator": "dcgan", "select": "val",
                                 "candidates": {"alpha": [1.0]}}])
-    with pytest.raises(Exception, match="select must be 'val'"):
+    with pytest.raises(Exception, match=r"rows\[0\]\.select: must be 'val', got 'test'"):
         _write(tmp_path, rows=[{"augment": "genmix", "generator": "dcgan", "select": "test"}])
 
 
