@@ -137,15 +137,17 @@ def cmd_run(args):
         cfg["data_root"] = args.data_root
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     run_experiment(cfg, args.out, seeds=seeds, workers=args.workers, progress=not args.quiet)
-    report(args.out, figures=not args.no_figures)
+    report(args.out, figures=not args.no_figures, html=True)
     print((Path(args.out) / "table.md").read_text())
 
 
 def cmd_report(args):
     from .experiment.report import report
 
-    report(args.exp_dir, figures=not args.no_figures)
+    report(args.exp_dir, figures=not args.no_figures, html=args.html)
     print((Path(args.exp_dir) / "table.md").read_text())
+    if args.html:
+        print(f"HTML report written to {Path(args.exp_dir) / 'report.html'}")
 
 
 def cmd_audit(args):
@@ -225,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("report", help="rebuild tables and figures of an experiment from disk")
     q.add_argument("exp_dir")
     q.add_argument("--no-figures", action="store_true")
+    q.add_argument("--html", action="store_true", help="also write EXP_DIR/report.html (one self-contained file)")
     q.set_defaults(func=cmd_report)
 
     q = sub.add_parser("audit", help="audit a synthetic set: FD/KID, precision/recall, class fidelity, memorisation")

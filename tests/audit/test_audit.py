@@ -50,15 +50,31 @@ def test_training_copies_are_flagged_as_memorising_and_held_out_images_are_not(a
     assert cp["near_copy_fraction"] == 1.0 and cp["near_copies"] == 2 * N and cp["memorising"]
     assert cp["nn_pixel_median"] == 0.0
     assert ho["near_copy_fraction"] <= 0.05 and not ho["memorising"]
-    assert ho["nn_pixel_median"] > res["copies"]["memorisation"]["near_copy_threshold"] > 0
+    assert ho["nn_calibrated_median"] > res["copies"]["memorisation"]["near_copy_threshold"] > 0
+    assert cp["nn_calibrated_median"] == 0.0
     # held-out real images sit as far from the training set as the test images do
     assert 0.7 < ho["nn_pixel_median"] / ho["nn_pixel_baseline_median"] < 1.4
     pairs = res["copies"]["memorisation"]["worst_pairs"]
-    assert len(pairs) == 8 and all(p["pixel_rms"] == 0.0 for p in pairs)
+    assert len(pairs) == 8 and all(p["pixel_rms"] == 0.0 and p["score"] == 0.0 for p in pairs)
     from PIL import Image
 
     im = Image.open(tmp / "copies-audit" / "worst_pairs.png")
     assert im.width >= 8 * 16 * 4 and im.height >= 2 * 16 * 4  # upscaled 4x
+
+
+def test_a_smooth_image_near_many_training_images_is_not_a_near_copy(audits):
+    from genmix.audit.memorisation import K, calibrated, nearest, pixel_vectors, threshold
+
+    _, _, ds = audits
+    xtr, ytr = ds["train"].batch(slice(None))
+    xte, _ = ds["test"].batch(slice(None))
+    means = torch.stack([xtr[ytr == c].mean(0) for c in range(2)])  # the blurry average image of each class
+    bank = pixel_vectors(xtr)
+    thr = threshold(calibrated(*nearest(pixel_vectors(xte), bank, K)[::2]))
+    d, _, m = nearest(pixel_vectors(means), bank, K)
+    assert (calibrated(d, m) > thr).all()
+    d, _, m = nearest(pixel_vectors(xtr[:5]), bank, K)
+    assert (calibrated(d, m) <= thr).all()  # while copies are caught
 
 
 def test_noise_scores_far_worse_than_held_out_real_images(audits):

@@ -6,7 +6,8 @@ Per class and overall, on domain features (:mod:`.features`; the encoder used is
 - Fréchet distance and KID (torchmetrics; :mod:`.fidelity`);
 - precision, recall, density, coverage (Naeem et al. 2020, the ``prdc`` package; :mod:`.prdc`);
 - GAN-test and GAN-train class fidelity (Shmelkov et al. 2018; :mod:`.class_fidelity`);
-- memorisation: nearest-neighbour distances to the training split, near-copies (:mod:`.memorisation`).
+- memorisation: nearest-neighbour distances to the training split, near-copies by the calibrated
+  distance of Carlini et al. 2023 (:mod:`.memorisation`).
 
 Reference and floors. Realism is measured against the real *test* split (reporting only; nothing
 is chosen on it). Per class c, n_c = min(synthetic_c, train_c, samples_per_class) synthetic images
@@ -35,6 +36,7 @@ COLUMNS = ["class", "n_synthetic", "n_reference", "fd", "fd_floor", "kid", "kid_
            "precision", "recall", "density", "coverage", "precision_floor", "recall_floor", "density_floor",
            "coverage_floor", "gan_test", "gan_test_floor", "gan_train", "gan_train_floor",
            "nn_pixel_median", "nn_pixel_baseline_median", "nn_feature_median", "nn_feature_baseline_median",
+           "nn_calibrated_median", "nn_calibrated_baseline_median",
            "near_copies", "near_copy_fraction", "near_copy_fraction_baseline", "memorising"]
 
 
@@ -70,7 +72,8 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     from .class_fidelity import per_class_accuracy
     from .features import ENCODER_MODELS, extract, fit_classifier, load_backbone, predict_labels
     from .fidelity import frechet_distance, kernel_distance
-    from .memorisation import FLAG_FRACTION, PERCENTILE, nearest, pixel_vectors, threshold, worst_pairs_png
+    from .memorisation import FLAG_FRACTION, K, PERCENTILE, calibrated, nearest, pixel_vectors, threshold, \
+        worst_pairs_png
     from .prdc import prdc
 
     # every input checked before anything is written
@@ -131,15 +134,18 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
                                  encoder_epochs, seed, tag="real-subset-train", progress=progress)
     gan_train_fl, gan_train_fl_all = per_class_accuracy(predict_labels(real_clf, xva, device), yva, k)
 
-    # memorisation (pixel RMS is the near-copy test; features beside it)
+    # memorisation: calibrated pixel distance is the near-copy test; raw pixel and feature distances beside it
     ptr = pixel_vectors(xtr)
-    d_pix, i_pix = nearest(pixel_vectors(xs), ptr)
-    b_pix, _ = nearest(pixel_vectors(xte), ptr)
-    d_feat, _ = nearest(fs, ftr)
-    b_feat, _ = nearest(fte, ftr)
-    thr = threshold(b_pix)
-    copy_s, copy_b = d_pix <= thr, b_pix <= thr
-    pairs = worst_pairs_png(out / "worst_pairs.png", xs, xtr, d_pix, i_pix)
+    d_pix, i_pix, m_pix = nearest(pixel_vectors(xs), ptr, K)
+    b_pix, _, bm_pix = nearest(pixel_vectors(xte), ptr, K)
+    d_feat, _, _ = nearest(fs, ftr)
+    b_feat, _, _ = nearest(fte, ftr)
+    cal_s, cal_b = calibrated(d_pix, m_pix), calibrated(b_pix, bm_pix)
+    thr = threshold(cal_b)
+    copy_s, copy_b = cal_s <= thr, cal_b <= thr
+    pairs = worst_pairs_png(out / "worst_pairs.png", xs, xtr, cal_s, i_pix)
+    for pr in pairs:
+        pr["pixel_rms"] = float(d_pix[pr["synthetic_index"]])
 
     def med(v):
         return float(v.median()) if len(v) else math.nan
@@ -163,6 +169,7 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
                "gan_train_floor": gan_train_fl[c] if c is not None else gan_train_fl_all,
                "nn_pixel_median": med(d_pix[ms]), "nn_pixel_baseline_median": med(b_pix[mt]),
                "nn_feature_median": med(d_feat[ms]), "nn_feature_baseline_median": med(b_feat[mt]),
+               "nn_calibrated_median": med(cal_s[ms]), "nn_calibrated_baseline_median": med(cal_b[mt]),
                "near_copies": int(copy_s[ms].sum()),
                "near_copy_fraction": float(copy_s[ms].double().mean()) if n_s else math.nan,
                "near_copy_fraction_baseline": float(copy_b[mt].double().mean()) if mt.any() else math.nan}
@@ -173,14 +180,17 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
         "source": source, "dataset": ds.spec, "reference_split": "test", "floor": "real training images, same "
         "count per class as the synthetic ones, against the same reference", "encoder": encoder,
         "real_train_classifier": clf_cfg, "seed": seed, "samples_per_class": samples_per_class,
-        "memorisation": {"space": "pixel RMS distance in [0,1] to the nearest training image (any class); feature "
-                                  "distance reported beside it", "baseline": "real test -> train nearest neighbour",
-                         "near_copy_threshold": thr, "threshold_rule": f"{PERCENTILE:g}st percentile of test -> train "
-                         "pixel distances; near-copy: distance <= threshold",
+        "memorisation": {"space": "pixels in [0,1]: RMS distance to the nearest training image (any class); "
+                                  "encoder-feature distance reported beside it",
+                         "near_copy_score": f"calibrated distance (Carlini et al. 2023): nearest pixel distance / "
+                                            f"mean pixel distance to the {K} nearest training images",
+                         "baseline": "real test -> train, the same quantities", "near_copy_threshold": thr,
+                         "threshold_rule": f"{PERCENTILE:g}st percentile of the test -> train calibrated distances; "
+                                           "near-copy: calibrated distance <= threshold",
                          "flag_fraction": FLAG_FRACTION, "worst_pairs": pairs},
         "rows": rows,
     }
-    _write_json(out / "audit.json", result)
+    write_json(out / "audit.json", result)
     _write_csv(out / "audit.csv", rows)
     return result
 
@@ -195,7 +205,7 @@ def _clean(v):
     return v
 
 
-def _write_json(path: Path, obj):
+def write_json(path: Path, obj):
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(_clean(obj), indent=2))
     tmp.replace(path)
@@ -222,7 +232,7 @@ def format_text(result: dict) -> str:
     """A short plain-text summary (value [floor]) for the terminal."""
     lines = [f"encoder: {result['encoder']['description']}",
              f"reference: real {result['reference_split']} split; floor in brackets = {result['floor']}",
-             f"near-copy threshold (pixel RMS): {result['memorisation']['near_copy_threshold']:.4g}", "",
+             f"near-copy threshold (calibrated pixel distance): {result['memorisation']['near_copy_threshold']:.4g}", "",
              f"{'class':<14}{'n':>5} {'FD [floor]':>18} {'KID [floor]':>18} {'prec':>6} {'rec':>6} {'dens':>6} "
              f"{'cov':>6} {'GAN-test [fl]':>14} {'GAN-train [fl]':>15} {'copies':>7}"]
 

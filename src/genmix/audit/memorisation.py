@@ -6,11 +6,15 @@ Distances, both to the nearest image of the whole real training split (any class
   ``||a - b||_2 / sqrt(C*H*W)``, 0 for an exact copy, comparable across image sizes;
 - feature space: Euclidean distance of the audit's encoder features (reported beside it).
 
-Baseline: the same nearest-neighbour distance from each real *test* image to the training split
-(a held-out image is not a copy). Near-copy threshold: the 1st percentile of those test -> train
-pixel distances; a synthetic image at or below it is a near-copy (about 1 % of held-out images are,
-by construction). The set is flagged as memorising when more than ``FLAG_FRACTION`` (5 %, five
-times the held-out rate) of its images are near-copies.
+Near-copy test: the *calibrated* pixel distance of Carlini et al. ("Extracting Training Data from
+Diffusion Models", USENIX Security 2023): the distance to the nearest training image divided by
+the mean distance to the ``K`` = 50 nearest ones. A copy scores ~0; an image that is merely
+smooth or blurry sits about equally far from many training images and scores near 1 (a plain
+pixel threshold flags such images as copies). Baseline: the same quantities from each real *test*
+image to the training split (a held-out image is not a copy). Threshold: the 1st percentile of
+the test -> train calibrated distances; a synthetic image at or below it is a near-copy (about
+1 % of held-out images are, by construction). The set is flagged as memorising when more than
+``FLAG_FRACTION`` (5 %, five times the held-out rate) of its images are near-copies.
 """
 
 from __future__ import annotations
@@ -19,20 +23,30 @@ import torch
 
 PERCENTILE = 1.0
 FLAG_FRACTION = 0.05
+K = 50
 
 
-def nearest(query: torch.Tensor, bank: torch.Tensor, chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-    """Distance to, and index of, the nearest row of ``bank`` (M, D) for each row of ``query`` (N, D)."""
+def nearest(query: torch.Tensor, bank: torch.Tensor, k: int = 1, chunk: int = 512):
+    """For each row of ``query`` (N, D): the distance to and index of the nearest row of ``bank``
+    (M, D), and the mean distance to its ``k`` nearest rows."""
     q, b = query.double(), bank.double()
-    dist, idx = [], []
+    k = max(1, min(k, len(b)))
+    dist, idx, mean_k = [], [], []
     for i in range(0, len(q), chunk):
         d = torch.cdist(q[i:i + chunk], b, compute_mode="donot_use_mm_for_euclid_dist")  # exact 0 for copies
-        v, j = d.min(1)
-        dist.append(v)
-        idx.append(j)
+        v, j = d.topk(k, dim=1, largest=False)
+        dist.append(v[:, 0])
+        idx.append(j[:, 0])
+        mean_k.append(v.mean(1))
     if not dist:
-        return torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.long)
-    return torch.cat(dist), torch.cat(idx)
+        empty = torch.zeros(0, dtype=torch.float64)
+        return empty, torch.zeros(0, dtype=torch.long), empty
+    return torch.cat(dist), torch.cat(idx), torch.cat(mean_k)
+
+
+def calibrated(d1: torch.Tensor, mean_k: torch.Tensor) -> torch.Tensor:
+    """Nearest distance / mean distance to the K nearest (0 for an exact copy)."""
+    return d1 / mean_k.clamp_min(1e-12)
 
 
 def pixel_vectors(images: torch.Tensor) -> torch.Tensor:
@@ -41,8 +55,8 @@ def pixel_vectors(images: torch.Tensor) -> torch.Tensor:
     return flat / flat.shape[1] ** 0.5
 
 
-def threshold(baseline_pixel: torch.Tensor, percentile: float = PERCENTILE) -> float:
-    return float(torch.quantile(baseline_pixel, percentile / 100.0))
+def threshold(baseline: torch.Tensor, percentile: float = PERCENTILE) -> float:
+    return float(torch.quantile(baseline, percentile / 100.0))
 
 
 def worst_pairs_png(path, synthetic: torch.Tensor, train: torch.Tensor, dist: torch.Tensor, idx: torch.Tensor,
@@ -61,4 +75,4 @@ def worst_pairs_png(path, synthetic: torch.Tensor, train: torch.Tensor, dist: to
     img = Image.fromarray(arr)  # make_grid gives 3 channels
     img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     img.save(path)
-    return [{"synthetic_index": int(i), "train_index": int(idx[i]), "pixel_rms": float(dist[i])} for i in order]
+    return [{"synthetic_index": int(i), "train_index": int(idx[i]), "score": float(dist[i])} for i in order]

@@ -133,8 +133,11 @@ class Trainer:
         _write_yaml(self.out / "config.yaml", {**asdict(cfg), "dataset": ds.describe()})
         tqdm = _tqdm(self.progress)
         epoch = state["epoch"]
+        tb = tensorboard_writer(self.out) if epoch < cfg.epochs and state["bad"] < cfg.patience else None
         while epoch < cfg.epochs and state["bad"] < cfg.patience:
             if stop_after is not None and epoch >= stop_after:
+                if tb is not None:
+                    tb.close()
                 return {}
             train_loss = self._epoch(tqdm, epoch)
             val_loss, vm = _val_pass(self.model, ds["val"], self.device, ds.class_names)
@@ -154,9 +157,18 @@ class Trainer:
                               "optim": self.opt.state_dict(), "sched": self.sched.state_dict(),
                               "rng": rng_state(self.gen)})
             _write_history(self.out / "history.csv", state["history"])
+            if tb is not None:
+                h = state["history"][-1]
+                for tag, key in (("train/loss", "train_loss"), ("val/loss", "val_loss"),
+                                 ("val/accuracy", "val_accuracy"), ("val/f1_macro", "val_f1_macro")):
+                    tb.add_scalar(tag, h[key], epoch)
+                tb.add_scalar("train/lr", self.opt.param_groups[0]["lr"], epoch)
+                tb.flush()
             if self.progress:
                 print(f"epoch {epoch}/{cfg.epochs} train_loss {train_loss:.4f} val_loss {val_loss:.4f} "
                       f"val_f1 {vm['f1_macro']:.4f}{' *' if improved else ''}", file=sys.stderr)
+        if tb is not None:
+            tb.close()
         self.model.load_state_dict(state["best_model"])
         save_model(self.out / "model.safetensors", self.model, cfg, ds)
         metrics = evaluate_model(self.model, ds, "test", self.device, self.out)
@@ -199,6 +211,22 @@ class Trainer:
             total += float(loss.detach()) * len(x)
             count += len(x)
         return total / max(count, 1)
+
+
+def tensorboard_writer(out_dir):
+    """A TensorBoard ``SummaryWriter`` on ``out_dir/tensorboard`` for the per-epoch curves, when the
+    ``tensorboard`` package is installed (extra ``genmix[tensorboard]``) and the environment variable
+    ``GENMIX_TENSORBOARD`` is not 0/false/off; otherwise None (history.csv always has the curves)."""
+    import importlib.util
+    import os
+
+    if os.environ.get("GENMIX_TENSORBOARD", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    if importlib.util.find_spec("tensorboard") is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(Path(out_dir) / "tensorboard"))
 
 
 def _batch_starts(n: int, bs: int) -> list[int]:

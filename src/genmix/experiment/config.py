@@ -18,7 +18,7 @@ BASE_ROWS = {"baseline": ("Baseline", "none"), "none": ("Baseline", "none"), "mi
 PAPER_ROWS = ["baseline", "mixup", "augmix"] + [f"{k}:{g}" for k in ("synthetic", "genmix")
                                                 for g in ("dcgan", "stylegan2", "textual-inversion", "ddpm")]
 TOP_KEYS = {"name", "data", "data_root", "image_size", "channels", "seeds", "classifier", "generators", "synthesis",
-            "rows", "genmix", "mixup", "workers", "figures"}
+            "rows", "genmix", "mixup", "workers", "figures", "audit"}
 
 
 def load_config(path) -> dict:

@@ -177,8 +177,11 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
     """Run (or resume) everything the config asks for; returns the ids of units executed now."""
     exp = Path(exp_dir)
     seeds = seeds if seeds is not None else cfg["seeds"]
-    # check the data once, before anything is written
+    # check the data and the audit settings once, before anything is written
     _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
+    from ..audit.experiment import audit_settings
+
+    audit_settings(cfg)
     p = plan(cfg, exp, seeds)
     exp.mkdir(parents=True, exist_ok=True)
     (exp / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if not k.startswith("_")},
@@ -232,6 +235,13 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
         runnable.append(u)
     if stop_after_units is None or len(executed) < stop_after_units:
         stage(runnable)
+    if stop_after_units is None:  # the synthetic-data audit (genmix.audit.experiment), cached per synthesis
+        from ..audit.experiment import audit_experiment
+        from ..device import choose_device
+
+        audit_experiment(cfg, exp, p, _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"),
+                                               cfg.get("channels")), choose_device(os.environ.get("GENMIX_DEVICE")),
+                         progress)
     write_results(exp, p)
     return executed
 
