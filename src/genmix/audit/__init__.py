@@ -88,6 +88,8 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     if features is not None and features_model not in ENCODER_MODELS:
         raise GenmixError(f"unknown features model '{features_model}' (known: {', '.join(ENCODER_MODELS)})")
     k, names = ds.num_classes, ds.class_names
+    backbone = None if features is None else load_backbone(features, features_model, k, ds.channels, ds.image_size,
+                                                           device)  # a file that does not fit fails here
     train, val, test = ds["train"], ds["val"], ds["test"]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +120,7 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     else:
         from ..checkpoint import file_hash
 
-        net = load_backbone(features, features_model, k, ds.channels, ds.image_size, device)
+        net = backbone
         encoder = {"kind": "file", "model": features_model, "file": str(features), "sha256_16": file_hash(features),
                    "description": f"{features_model} backbone from {features}; penultimate features"}
     fs, ff, fte, ftr = (extract(net, x, device) for x in (xs, xf, xte, xtr))
