@@ -46,6 +46,8 @@ def test_prdc_sees_fidelity_and_diversity_apart():
     assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.3 and collapsed["coverage"] < 0.3
     off = prdc(real, _gauss(500, [6, 0, 0, 0], 3))
     assert off["precision"] < 0.05 and off["density"] < 0.05
+    small = prdc(real[:3], real[3:6])  # k lowered to 1 for three images; nan below
+    assert 0 <= small["precision"] <= 1 and math.isnan(prdc(real[:2], real[2:4])["recall"])
 
 
 def test_nearest_neighbour_and_calibrated_distance():

@@ -67,7 +67,11 @@ def load_backbone(path, model, num_classes, channels, image_size, device):
     p = Path(path)
     if not p.is_file():
         raise GenmixError(f"{p}: features file not found")
-    net = create_model(model, num_classes, channels, image_size, pretrained=str(p)).to(device)
+    try:
+        net = create_model(model, num_classes, channels, image_size, pretrained=str(p)).to(device)
+    except GenmixError as exc:  # torch's load errors run over several lines: keep the first
+        lines = str(exc).splitlines()
+        raise GenmixError(lines[0] + (" ...)" if len(lines) > 1 else "")) from None
     net.eval()
     return net
 
