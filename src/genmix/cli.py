@@ -255,7 +255,7 @@ def cmd_run(args):
     run_experiment(cfg, args.out, seeds=args.seeds, workers=args.workers, progress=not args.quiet,
                    backend=args.backend, address=args.address, schedule=args.schedule,
                    cpus_per_unit=args.cpus_per_unit)
-    report(args.out, figures=not args.no_figures)
+    report(args.out, figures=not args.no_figures, html=True)
     print((Path(args.out) / "table.md").read_text())
 
 
@@ -265,8 +265,25 @@ def cmd_report(args):
 
     if not Path(args.exp_dir).is_dir():
         raise GenmixError(f"{args.exp_dir}: not an experiment folder (not a folder)")
-    report(args.exp_dir, figures=not args.no_figures)
+    report(args.exp_dir, figures=not args.no_figures, html=args.html)
     print((Path(args.exp_dir) / "table.md").read_text())
+    if args.html:
+        print(f"HTML report written to {Path(args.exp_dir) / 'report.html'}")
+
+
+def cmd_audit(args):
+    from .audit import audit_synthetic, format_text, load_synthetic_split
+    from .device import choose_device
+
+    ds = _load(args)
+    load_synthetic_split(args.synth_dir, ds)  # a bad folder is a clear error before anything is written
+    out = args.out or str(Path(args.synth_dir).with_name(Path(args.synth_dir).name + "-audit"))
+    result = audit_synthetic(args.synth_dir, ds, out, device=choose_device(args.device),
+                             samples_per_class=args.samples_per_class, features=args.features,
+                             encoder_model=args.encoder_model, encoder_epochs=args.encoder_epochs, seed=args.seed,
+                             progress=not args.quiet, features_model=args.features_model)
+    print(format_text(result))
+    print(f"audit written to {out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -345,7 +362,25 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("report", help="rebuild tables and figures of an experiment from disk")
     q.add_argument("exp_dir")
     q.add_argument("--no-figures", action="store_true")
+    q.add_argument("--html", action="store_true", help="also write EXP_DIR/report.html (one self-contained file)")
     q.set_defaults(func=cmd_report)
+
+    q = sub.add_parser("audit", help="audit a synthetic set: FD/KID, precision/recall, class fidelity, memorisation")
+    q.add_argument("synth_dir", help="folder written by genmix synthesize")
+    _data_args(q)
+    q.add_argument("--out", help="AUDIT_DIR (default: SYNTH_DIR-audit)")
+    q.add_argument("--samples-per-class", type=int, help="audit at most N synthetic images per class")
+    q.add_argument("--features", help="backbone weights FILE for the features (as --pretrained FILE); "
+                                      "default: a classifier trained on the real training split")
+    q.add_argument("--features-model", default="resnet18", help="architecture of the --features FILE")
+    q.add_argument("--encoder-model", default="resnet18",
+                   help="classifier trained on the real (GAN-test, default features) and on the synthetic "
+                        "images (GAN-train): resnet18|smallcnn|resnet18-cifar|vgg16")
+    q.add_argument("--encoder-epochs", type=int, default=10, help="epochs of the audit's classifiers")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--device", default=None)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_audit)
 
     q = sub.add_parser("train-generator", help="train a generative model on the training split")
     _data_args(q)

@@ -148,8 +148,11 @@ class Trainer:
 
         write_split_manifest(ds, self.out / "split_manifest.csv")  # the split this run used, for audit
         tqdm = _tqdm(self.progress)
+        tb = tensorboard_writer(self.out) if state["step"] < self.max_steps and state["bad"] < cfg.patience else None
         while state["step"] < self.max_steps and state["bad"] < cfg.patience:
             if stop_after is not None and state["epoch"] >= stop_after:
+                if tb is not None:
+                    tb.close()
                 return {}
             n_steps = min(self.eval_every, self.max_steps - state["step"])
             train_loss = self._steps(tqdm, state, n_steps)
@@ -170,10 +173,19 @@ class Trainer:
                               "optim": self.opt.state_dict(), "sched": self.sched.state_dict(),
                               "rng": rng_state(self.gen)})
             _write_history(self.out / "history.csv", state["history"])
+            if tb is not None:
+                h = state["history"][-1]
+                for tag, key in (("train/loss", "train_loss"), ("val/loss", "val_loss"),
+                                 ("val/accuracy", "val_accuracy"), ("val/f1_macro", "val_f1_macro")):
+                    tb.add_scalar(tag, h[key], epoch)
+                tb.add_scalar("train/lr", self.opt.param_groups[0]["lr"], epoch)
+                tb.flush()
             if self.progress:
                 print(f"validation {epoch} (step {state['step']}/{self.max_steps}) train_loss {train_loss:.4f} "
                       f"val_loss {val_loss:.4f} val_f1 {vm['f1_macro']:.4f}{' *' if improved else ''}",
                       file=sys.stderr)
+        if tb is not None:
+            tb.close()
         self.model.load_state_dict(state["best_model"])
         save_model(self.out / "model.safetensors", self.model, cfg, ds)
         metrics = evaluate_model(self.model, ds, "test", self.device, self.out)
@@ -238,6 +250,22 @@ def _same_config(saved: dict, cfg: TrainConfig) -> bool:
         if now.get(k) is None and k not in saved:
             now.pop(k)
     return saved == now
+
+
+def tensorboard_writer(out_dir):
+    """A TensorBoard ``SummaryWriter`` on ``out_dir/tensorboard`` for the per-epoch curves, when the
+    ``tensorboard`` package is installed (extra ``genmix[tensorboard]``) and the environment variable
+    ``GENMIX_TENSORBOARD`` is not 0/false/off; otherwise None (history.csv always has the curves)."""
+    import importlib.util
+    import os
+
+    if os.environ.get("GENMIX_TENSORBOARD", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    if importlib.util.find_spec("tensorboard") is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(Path(out_dir) / "tensorboard"))
 
 
 def _batch_starts(n: int, bs: int) -> list[int]:

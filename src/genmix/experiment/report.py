@@ -555,11 +555,18 @@ def _fig4(unit, path, title, n):
     plt.close(fig)
 
 
-def report(exp_dir, figures: bool = True) -> list[dict]:
+def report(exp_dir, figures: bool = True, html: bool = False) -> list[dict]:
     exp = Path(exp_dir)
     if not (exp / "plan.json").is_file() or not (exp / "results.csv").is_file():
         raise GenmixError(f"{exp}: not an experiment folder (no plan.json/results.csv; run genmix run first)")
     table = build_tables(exp)
+    if (exp / "audit.md").is_file():  # the synthetic-data audit (genmix.audit.experiment) next to Table 1
+        with open(exp / "table.md", "a") as f:
+            f.write("\n" + (exp / "audit.md").read_text())
     if figures:
         make_figures(exp)
+    if html:
+        from .html import write_html
+
+        write_html(exp)
     return table

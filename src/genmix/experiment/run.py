@@ -318,6 +318,9 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
             cfg = {**cfg, "data_root": str(Path(cfg["data_root"]).resolve())}
     # check the data once, before anything is written
     ds = _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
+    from ..audit.experiment import audit_settings
+
+    audit_settings(cfg)
     p = plan(cfg, exp, seeds)
     if backend == "ray":
         from .ray_backend import RayBackend
@@ -339,6 +342,12 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
     units = [u for u in flatten_units(p["units"]) if u.get("status") != "not run" and "dir" in u]
     executed = run_graph(units, exp, runner, execute_unit, _done, _failed, skip, progress=progress,
                          stop_after_units=stop_after_units, schedule=schedule, hook=hook)
+    if stop_after_units is None:  # the synthetic-data audit (genmix.audit.experiment), cached per synthesis
+        from ..audit.experiment import audit_experiment
+        from ..device import choose_device
+
+        audit_experiment(cfg, exp, p, ds, choose_device(os.environ.get("GENMIX_DEVICE")),
+                         progress)
     write_results(exp, p)
     return executed
 

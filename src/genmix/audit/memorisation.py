@@ -1,0 +1,78 @@
+"""Memorisation: is a synthetic image a near-copy of a training image?
+
+Distances, both to the nearest image of the whole real training split (any class):
+
+- pixel space (the near-copy test): root-mean-square difference of the [0,1] pixels,
+  ``||a - b||_2 / sqrt(C*H*W)``, 0 for an exact copy, comparable across image sizes;
+- feature space: Euclidean distance of the audit's encoder features (reported beside it).
+
+Near-copy test: the *calibrated* pixel distance of Carlini et al. ("Extracting Training Data from
+Diffusion Models", USENIX Security 2023): the distance to the nearest training image divided by
+the mean distance to the ``K`` = 50 nearest ones. A copy scores ~0; an image that is merely
+smooth or blurry sits about equally far from many training images and scores near 1 (a plain
+pixel threshold flags such images as copies). Baseline: the same quantities from each real *test*
+image to the training split (a held-out image is not a copy). Threshold: the 1st percentile of
+the test -> train calibrated distances; a synthetic image at or below it is a near-copy (about
+1 % of held-out images are, by construction). The set is flagged as memorising when more than
+``FLAG_FRACTION`` (5 %, five times the held-out rate) of its images are near-copies.
+"""
+
+from __future__ import annotations
+
+import torch
+
+PERCENTILE = 1.0
+FLAG_FRACTION = 0.05
+K = 50
+
+
+def nearest(query: torch.Tensor, bank: torch.Tensor, k: int = 1, chunk: int = 512):
+    """For each row of ``query`` (N, D): the distance to and index of the nearest row of ``bank``
+    (M, D), and the mean distance to its ``k`` nearest rows."""
+    q, b = query.double(), bank.double()
+    k = max(1, min(k, len(b)))
+    dist, idx, mean_k = [], [], []
+    for i in range(0, len(q), chunk):
+        d = torch.cdist(q[i:i + chunk], b, compute_mode="donot_use_mm_for_euclid_dist")  # exact 0 for copies
+        v, j = d.topk(k, dim=1, largest=False)
+        dist.append(v[:, 0])
+        idx.append(j[:, 0])
+        mean_k.append(v.mean(1))
+    if not dist:
+        empty = torch.zeros(0, dtype=torch.float64)
+        return empty, torch.zeros(0, dtype=torch.long), empty
+    return torch.cat(dist), torch.cat(idx), torch.cat(mean_k)
+
+
+def calibrated(d1: torch.Tensor, mean_k: torch.Tensor) -> torch.Tensor:
+    """Nearest distance / mean distance to the K nearest (0 for an exact copy)."""
+    return d1 / mean_k.clamp_min(1e-12)
+
+
+def pixel_vectors(images: torch.Tensor) -> torch.Tensor:
+    """(N,C,H,W) in [0,1] -> (N, D) scaled so that Euclidean distance is the pixel RMS difference."""
+    flat = images.flatten(1).double()
+    return flat / flat.shape[1] ** 0.5
+
+
+def threshold(baseline: torch.Tensor, percentile: float = PERCENTILE) -> float:
+    return float(torch.quantile(baseline, percentile / 100.0))
+
+
+def worst_pairs_png(path, synthetic: torch.Tensor, train: torch.Tensor, dist: torch.Tensor, idx: torch.Tensor,
+                    n: int = 8, scale: int = 4) -> list[dict]:
+    """The ``n`` synthetic images closest to a training image (top row) above that training image
+    (bottom row), upscaled ``scale`` x with nearest-neighbour; returns the pairs shown."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    order = torch.argsort(dist)[:n]
+    if len(order) == 0:
+        return []
+    tiles = torch.cat([synthetic[order], train[idx[order]]])
+    grid = make_grid(tiles, nrow=len(order), padding=2, pad_value=1.0)
+    arr = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    img = Image.fromarray(arr)  # make_grid gives 3 channels
+    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    img.save(path)
+    return [{"synthetic_index": int(i), "train_index": int(idx[i]), "score": float(dist[i])} for i in order]
