@@ -133,7 +133,12 @@ class MixUpSettings(Strict):
 
 
 class AuditSettings(Strict):
+    """``audit:`` as a mapping (genmix.audit.experiment.audit_settings resolves the defaults)."""
     samples_per_class: PositiveInt = Field(None)
+    model: Literal["resnet18", "smallcnn", "resnet18-cifar", "vgg16"] = Field(None)
+    epochs: PositiveInt = Field(None)
+    features: str = Field(None)
+    features_model: Literal["resnet18", "vgg16"] = Field(None)
 
 
 class Candidates(Strict):
