@@ -57,6 +57,10 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
         preset = gcfg.pop("preset", "quick")
         gsyn = {**syn_defaults, **gcfg.pop("synthesis", {})}
         resolved = resolve_config(gname, preset, gcfg)
+        if gname == "ddpm" and resolved.get("init"):  # a pretrained model that saw this data's source: refused
+            from ..generate.ddpm import check_init
+
+            check_init(resolved["init"], data["spec"])
         key = {"generator": gname, "config": resolved, "data": dkey}
         h = config_hash(key)
         units["gen"][gname] = {"kind": "gen", "id": f"gen-{gname}-{h}", "generator": gname, "config": resolved,
