@@ -108,3 +108,20 @@ def rng_state(generator: torch.Generator) -> dict:
 def set_rng_state(generator: torch.Generator, state: dict) -> None:
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch"])
+
+
+def load_entry(path: str | os.PathLike, key: str) -> Any:
+    """One plain (tensor-free) top-level entry of a genmix checkpoint, read from its header alone;
+    None when the file is no genmix checkpoint or lacks the key."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tree = json.loads(meta["genmix_tree"])
+    except Exception:
+        return None
+    for k, v in tree.get("__dict__", []) if isinstance(tree, dict) else []:
+        if k == key:
+            return _unflatten(v, {})
+    return None

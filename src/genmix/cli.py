@@ -286,6 +286,46 @@ def cmd_audit(args):
     print(f"audit written to {out}")
 
 
+def _specs(value):
+    from .corpus import PUBLIC_CORPUS
+
+    return [v.strip() for v in value.split(",") if v.strip()] if value else list(PUBLIC_CORPUS)
+
+
+def cmd_pretrain_classifier(args):
+    from .device import choose_device
+    from .pretrain.classifier import pretrain_classifier
+
+    cfg = pretrain_classifier(_specs(args.data), args.out, model=args.model, exclude=args.exclude_target or [],
+                              epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
+                              lr=args.lr, seed=args.seed, data_root=args.data_root,
+                              device=choose_device(args.device), max_per_dataset=args.max_per_dataset,
+                              progress=not args.quiet)
+    print(json.dumps({k: cfg[k] for k in ("model", "corpus", "dropped", "epochs", "final_train_loss",
+                                          "final_val_acc")}))
+
+
+def cmd_pretrain_ddpm(args):
+    import yaml
+
+    from .device import choose_device
+    from .errors import GenmixError
+    from .pretrain.ddpm import pretrain_ddpm
+
+    overrides = {k: v for k, v in dict(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed).items()
+                 if v is not None}
+    for kv in args.set or []:
+        if "=" not in kv:
+            raise GenmixError(f"--set expects KEY=VALUE, got '{kv}'")
+        k, v = kv.split("=", 1)
+        overrides[k.replace("-", "_")] = yaml.safe_load(v)
+    meta = pretrain_ddpm(_specs(args.data), args.out, exclude=args.exclude_target or [], image_size=args.image_size,
+                         channels=args.channels, preset=args.preset, overrides=overrides, data_root=args.data_root,
+                         device=choose_device(args.device), max_per_dataset=args.max_per_dataset,
+                         progress=not args.quiet)
+    print(json.dumps({k: meta[k] for k in ("corpus", "dropped", "steps", "final_loss")}))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -395,6 +435,42 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_train_generator)
+
+    q = sub.add_parser("pretrain-classifier", help="pretrain a resnet18/vgg16 backbone on a public corpus")
+    q.add_argument("--data", help="comma-separated corpus specs (default: the public MedMNIST corpus)")
+    q.add_argument("--exclude-target", action="append", metavar="SPEC",
+                   help="drop every corpus dataset sharing a source with SPEC (repeatable)")
+    q.add_argument("--out", required=True, help="FILE.safetensors")
+    q.add_argument("--model", default="resnet18", choices=["resnet18", "vgg16", "smallcnn"])
+    q.add_argument("--epochs", type=int, default=5)
+    q.add_argument("--image-size", type=int, default=28)
+    q.add_argument("--batch-size", type=int, default=128)
+    q.add_argument("--lr", type=float, default=1e-3)
+    q.add_argument("--max-per-dataset", type=int, help="cap each dataset's training images (seeded draw)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--data-root", default=None)
+    q.add_argument("--device", default=None)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_pretrain_classifier)
+
+    q = sub.add_parser("pretrain-ddpm", help="pretrain a class-agnostic diffusion model on a public corpus")
+    q.add_argument("--data", help="comma-separated corpus specs (default: the public MedMNIST corpus)")
+    q.add_argument("--exclude-target", action="append", metavar="SPEC",
+                   help="drop every corpus dataset sharing a source with SPEC (repeatable)")
+    q.add_argument("--out", required=True, help="MODEL_DIR (a diffusers DDPMPipeline folder + genmix.json)")
+    q.add_argument("--image-size", type=int, default=28)
+    q.add_argument("--channels", type=int, default=1)
+    q.add_argument("--preset", default="quick", help="ddpm preset: paper|quick")
+    q.add_argument("--steps", type=int)
+    q.add_argument("--batch-size", type=int)
+    q.add_argument("--lr", type=float)
+    q.add_argument("--seed", type=int)
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="any ddpm setting, e.g. sampling_steps=25")
+    q.add_argument("--max-per-dataset", type=int, help="cap each dataset's training images (seeded draw)")
+    q.add_argument("--data-root", default=None)
+    q.add_argument("--device", default=None)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_pretrain_ddpm)
 
     q = sub.add_parser("synthesize", help="write synthetic images per class from a trained generator")
     q.add_argument("gen_dir")

@@ -82,9 +82,50 @@ def _weights_file(weights_enum) -> Path:
     return Path(get_dir()) / "checkpoints" / os.path.basename(weights_enum.url)
 
 
-def load_pretrained(model: nn.Module, weights_enum, pretrained) -> None:
-    """``pretrained``: True (torchvision weights from the local torch cache) or a file path."""
+# the parameters of each torchvision model that a genmix backbone file does not carry (its head)
+_HEADS = {"resnet18": ("fc.weight", "fc.bias"), "vgg16": ("classifier.6.weight", "classifier.6.bias")}
+_FIRST_CONV = {"resnet18": "conv1", "vgg16": "features.0"}
+
+
+def load_backbone_file(model: nn.Module, path, name: str) -> None:
+    """Load a ``genmix pretrain-classifier`` file into the torchvision ``model`` (``name``):
+    every backbone weight, the head left as initialised. Its first conv is first shaped to the
+    file's channel count; the caller adapts it to the data's afterwards."""
+    from ..checkpoint import load_state
+    from ..pretrain.classifier import backbone_config
+
+    cfg = backbone_config(path)
+    if cfg is None:
+        raise GenmixError(f"{path}: not a genmix classifier backbone (write one with genmix pretrain-classifier)")
+    if name not in _HEADS:
+        raise GenmixError(f"{path}: a backbone file loads into {' or '.join(_HEADS)}, not {name}")
+    if cfg["model"] != name:
+        raise GenmixError(f"{path}: a {cfg['model']} backbone cannot load into {name}")
+    prefix = "backbone.1."  # Classifier.backbone = Sequential(_Normalize, torchvision model)
+    sd = {k[len(prefix):]: v for k, v in load_state(path)["model"].items() if k.startswith(prefix)}
+    first = _FIRST_CONV[name]
+    c0 = sd[f"{first}.weight"].shape[1]
+    if c0 != model.get_submodule(first).in_channels:
+        parent, _, attr = first.rpartition(".")
+        holder = model.get_submodule(parent) if parent else model
+        conv = model.get_submodule(first)
+        new = nn.Conv2d(c0, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+        if isinstance(holder, nn.Sequential):
+            holder[int(attr)] = new
+        else:
+            setattr(holder, attr, new)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if unexpected or set(missing) != set(_HEADS[name]):
+        raise GenmixError(f"{path}: weights do not fit {name} (missing {sorted(set(missing) - set(_HEADS[name]))[:3]}, "
+                          f"unexpected {sorted(unexpected)[:3]})")
+
+
+def load_pretrained(model: nn.Module, weights_enum, pretrained, name: str | None = None) -> None:
+    """``pretrained``: True (torchvision weights from the local torch cache), a torchvision
+    weights file, or a genmix backbone file (``.safetensors``, genmix pretrain-classifier)."""
     path = _weights_file(weights_enum) if pretrained is True else Path(pretrained)
+    if path.suffix == ".safetensors" and path.is_file():
+        return load_backbone_file(model, path, name)
     if not path.is_file():
         raise GenmixError(
             f"{path}: ImageNet weights not found. Download {weights_enum.url} into "
@@ -124,7 +165,7 @@ def vgg16(num_classes: int, channels: int = 1, image_size: int = 64, pretrained=
 
     m = tv_vgg16(weights=None)
     if pretrained:
-        load_pretrained(m, VGG16_Weights.IMAGENET1K_V1, pretrained)
+        load_pretrained(m, VGG16_Weights.IMAGENET1K_V1, pretrained, "vgg16")
     m.features[0] = _adapt_conv(m.features[0], channels)
     size = image_size
     for i, layer in enumerate(m.features):
@@ -144,7 +185,9 @@ def _resnet18(num_classes, channels, pretrained, cifar):
 
     m = tv_resnet18(weights=None)
     if pretrained:
-        load_pretrained(m, ResNet18_Weights.IMAGENET1K_V1, pretrained)
+        if cifar and str(pretrained).endswith(".safetensors"):
+            raise GenmixError(f"{pretrained}: a genmix backbone loads into resnet18 or vgg16, not resnet18-cifar")
+        load_pretrained(m, ResNet18_Weights.IMAGENET1K_V1, pretrained, "resnet18")
     if cifar:
         m.conv1 = _adapt_conv(m.conv1, channels, kernel_size=3, stride=1, padding=1)
         m.maxpool = nn.Identity()

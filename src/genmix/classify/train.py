@@ -76,6 +76,10 @@ class TrainConfig:
             raise GenmixError("lr must be > 0")
         if self.schedule not in SCHEDULES:
             raise GenmixError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}")
+        if isinstance(self.pretrained, str):  # a backbone pretrained on data sharing a source is refused
+            from ..pretrain.classifier import check_backbone
+
+            check_backbone(self.pretrained, self.data)
         return self
 
 

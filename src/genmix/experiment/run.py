@@ -81,7 +81,12 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             continue
         preset = gcfg.pop("preset", "quick")
         gsyn = {**syn_defaults, **gcfg.pop("synthesis", {})}
-        gen_base[gname] = (resolve_config(gname, preset, gcfg), gsyn)
+        resolved = resolve_config(gname, preset, gcfg)
+        if gname == "ddpm" and resolved.get("init"):  # a pretrained model that saw this data's source: refused
+            from ..generate.ddpm import check_init
+
+            check_init(resolved["init"], data["spec"])
+        gen_base[gname] = (resolved, gsyn)
 
     def gen_unit(gname, seed):
         resolved, gsyn = gen_base[gname]

@@ -106,6 +106,12 @@ class GenerativeModel(nn.Module):
     def fit_data(self, train_split):  # hook for methods that pre-process the training set once
         return None
 
+    def check_data(self, spec: str) -> None:  # hook: refuse a pretrained part that saw this data's source
+        return None
+
+    def snapshot(self) -> torch.Tensor | None:  # hook: fixed-noise samples kept at every checkpoint (fig2.png)
+        return None
+
     # --- EMA ---------------------------------------------------------------------------
     def init_ema(self):
         src = self.ema_source()

@@ -4,13 +4,20 @@ DDPM / ADM, v-prediction by default, epsilon or x0 selectable), EMA weights, sam
 with DDIM (steps configurable) or full DDPM, and classifier-free guidance (labels dropped to
 a null class during training; ``guidance_scale`` at sampling, 1.0 = plain conditional).
 
-``init`` starts from a pretrained diffusers UNet (hub id or folder) when one is available.
+``init`` starts from a pretrained diffusers UNet (a ``genmix pretrain-ddpm`` folder, any diffusers
+UNet2DModel folder or hub id), adapted to the data's channel and class counts; a folder whose
+``genmix.json`` records a corpus sharing a source with the data is refused. Training writes
+``fig2.png``: the same noise sampled at every checkpoint (the paper's Fig. 2).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from pathlib import Path
+
+from torch import nn
 
 from ..errors import GenmixError
 from typing import Annotated, Literal
@@ -42,6 +49,64 @@ class DDPMSettings(GeneratorSettings):
             raise ValueError(f"attention_levels has {len(self.attention_levels)} entries, block_out_channels "
                              f"{len(self.block_out_channels)}; give one per level")
         return self
+
+
+def adapt_conv_in(conv: nn.Conv2d, channels: int) -> nn.Conv2d:
+    """``conv`` taking ``channels`` inputs: summed over the old inputs for 1 channel (a gray image
+    gives what its RGB replica gave), tiled and rescaled otherwise (1 -> 3: repeated / 3)."""
+    new = nn.Conv2d(channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                    bias=conv.bias is not None)
+    w = conv.weight.data
+    with torch.no_grad():
+        if channels == 1:
+            new.weight.copy_(w.sum(1, keepdim=True))
+        else:
+            reps = -(-channels // w.shape[1])
+            new.weight.copy_(w.repeat(1, reps, 1, 1)[:, :channels] * (w.shape[1] / channels))
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    return new
+
+
+def adapt_conv_out(conv: nn.Conv2d, channels: int) -> nn.Conv2d:
+    """``conv`` giving ``channels`` outputs: their mean for 1 channel, the old outputs tiled otherwise
+    (1 -> 3: each channel the gray prediction)."""
+    new = nn.Conv2d(conv.in_channels, channels, conv.kernel_size, conv.stride, conv.padding,
+                    bias=conv.bias is not None)
+    w = conv.weight.data
+    with torch.no_grad():
+        if channels == 1:
+            new.weight.copy_(w.mean(0, keepdim=True))
+            if conv.bias is not None:
+                new.bias.copy_(conv.bias.mean(0, keepdim=True))
+        else:
+            reps = -(-channels // w.shape[0])
+            new.weight.copy_(w.repeat(reps, 1, 1, 1)[:channels])
+            if conv.bias is not None:
+                new.bias.copy_(conv.bias.repeat(reps)[:channels])
+    return new
+
+
+def pretrained_corpus(path_or_id) -> list[str] | None:
+    """The corpus a pretrained diffusion folder records (genmix.json), or None when it records none."""
+    import json
+
+    meta = Path(str(path_or_id)) / "genmix.json"
+    if not meta.is_file():
+        return None
+    try:
+        return list(json.loads(meta.read_text()).get("corpus", []))
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise GenmixError(f"{meta}: unreadable genmix metadata ({exc})") from None
+
+
+def check_init(path_or_id, data_spec: str) -> None:
+    """Refuse a pretrained folder whose recorded corpus shares a source with ``data_spec``."""
+    from ..corpus import check_disjoint
+
+    corpus = pretrained_corpus(path_or_id)
+    if corpus:
+        check_disjoint(corpus, data_spec, model=f"ddpm init {path_or_id}")
 
 
 @register("ddpm")
@@ -87,27 +152,60 @@ class DDPM(GenerativeModel):
                                        prediction_type=c["prediction_type"])
 
     def _pretrained(self, path_or_id):
+        """A pretrained diffusers UNet2DModel (a ``genmix pretrain-ddpm`` folder, a DDPMPipeline folder
+        with ``unet/``, a bare UNet folder or a hub id), adapted to this data: first/last convolutions
+        to the channel count, ``sample_size`` to the image size, and a zero-initialised class
+        embedding for this class count (a pretrained class embedding of another size is folded into
+        the time embedding's bias as its mean), so at step 0 the model equals the pretrained one
+        for every label."""
         from diffusers import UNet2DModel
 
+        sub = "unet" if (Path(str(path_or_id)) / "unet" / "config.json").is_file() else None
         try:
-            unet = UNet2DModel.from_pretrained(path_or_id, subfolder=None)
+            unet = UNet2DModel.from_pretrained(path_or_id, subfolder=sub)
         except Exception as exc:
             raise GenmixError(f"{path_or_id}: cannot load a pretrained diffusers UNet2DModel "
                               f"({type(exc).__name__}: {str(exc)[:200]}). Offline, download it first and "
                               "pass its local folder") from None
         cfg = unet.config
-        if cfg.in_channels != self.channels or cfg.sample_size != self.image_size:
-            raise GenmixError(f"{path_or_id}: pretrained UNet is {cfg.in_channels}-channel {cfg.sample_size}px, "
-                              f"data is {self.channels}-channel {self.image_size}px")
-        if (cfg.num_class_embeds or 0) != self.num_classes + 1:
+        levels = len(cfg.block_out_channels)
+        if self.image_size % 2 ** (levels - 1):
+            raise GenmixError(f"{path_or_id}: pretrained UNet has {levels} levels; image size {self.image_size} "
+                              f"is not divisible by 2**{levels - 1}")
+        if cfg.get("class_embed_type") is not None:
+            raise GenmixError(f"{path_or_id}: class_embed_type {cfg.class_embed_type!r} is not supported "
+                              "(a plain class embedding or none)")
+        if cfg.in_channels != self.channels:
+            unet.conv_in = adapt_conv_in(unet.conv_in, self.channels)
+        if cfg.out_channels != self.channels:
+            unet.conv_out = adapt_conv_out(unet.conv_out, self.channels)
+        unet.register_to_config(in_channels=self.channels, out_channels=self.channels, sample_size=self.image_size)
+        k = self.num_classes + 1
+        if (cfg.num_class_embeds or 0) != k:
             from torch import nn
 
-            unet.class_embedding = nn.Embedding(self.num_classes + 1, unet.time_embedding.linear_2.out_features)
-            unet.register_to_config(num_class_embeds=self.num_classes + 1)
+            dim = unet.time_embedding.linear_2.out_features
+            with torch.no_grad():
+                if unet.class_embedding is not None:  # keep the model's function: fold in the mean class
+                    unet.time_embedding.linear_2.bias += unet.class_embedding.weight.mean(0)
+                unet.class_embedding = nn.Embedding(k, dim)
+                nn.init.zeros_(unet.class_embedding.weight)
+            unet.register_to_config(num_class_embeds=k)
         return unet
 
     def ema_source(self):
         return self.unet
+
+    def check_data(self, spec: str) -> None:
+        if self.config["init"]:
+            check_init(self.config["init"], spec)
+
+    def snapshot(self) -> torch.Tensor:
+        """The paper's Fig. 2 column: 8 samples, always from the same noise, with 10 DDIM steps."""
+        dev = next(self.unet.parameters()).device
+        labels = torch.arange(8) % self.num_classes
+        return self.sample(8, labels, generator=torch.Generator(device=dev).manual_seed(0), sampler="ddim", steps=10,
+                           guidance_scale=1.0)
 
     def configure_optimizers(self):
         self.opt = torch.optim.AdamW(self.unet.parameters(), lr=self.config["lr"], weight_decay=0.0)

@@ -44,6 +44,7 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
     if train.name != "train":
         raise GenmixError(f"generators train on the training split only, not '{train.name}'")
     model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size).to(device)
+    model.check_data(ds.spec)  # a pretrained part that saw this data's source is refused before anything is written
     config = {**config, **model.config}  # record every setting, defaults included
     meta = _meta(name, config, ds)
     final, ckpt = out / "model.safetensors", out / "checkpoint.safetensors"
@@ -56,7 +57,7 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
     model.fit_data(train)
     opts = model.configure_optimizers()
     dgen = torch.Generator(device=device).manual_seed(config["seed"] + 1)
-    step, log = 0, []
+    step, log, snaps = 0, [], []
     if ckpt.is_file():
         st = load_state(ckpt)
         if not _same(st["meta"]["config"], config) or st["meta"]["dataset"] != ds.spec:
@@ -66,14 +67,23 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
             o.load_state_dict(st["optim"][k])
         dgen.set_state(st["rng"]["model"])
         torch.set_rng_state(st["rng"]["torch"])
-        step, log = st["step"], st["log"]
+        step, log, snaps = st["step"], st["log"], st.get("snapshots", [])
     out.mkdir(parents=True, exist_ok=True)
     (out / "generator.json").write_text(json.dumps(meta, indent=2))
 
     def save_ckpt():
         save_state(ckpt, {"model": model.state_dict(), "optim": {k: o.state_dict() for k, o in opts.items()},
                           "rng": {"model": dgen.get_state(), "torch": torch.get_rng_state()},
-                          "step": step, "log": log, "meta": meta})
+                          "step": step, "log": log, "meta": meta, "snapshots": snaps})
+
+    def take_snapshot():  # fixed-noise samples (the model's own choice), never touching the training RNG
+        x = model.snapshot()
+        if x is not None:
+            snaps.append([step, (x.clamp(0, 1) * 255).round().byte().cpu()])
+        model.train()
+
+    if step == 0:
+        take_snapshot()
 
     n, bs = len(train), min(config["batch_size"], len(train))
 
@@ -116,13 +126,41 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
             bar.set_postfix({k: f"{v:.3f}" for k, v in vals.items()})
         bar.update(1)
         if step % config["checkpoint_every"] == 0 and step < config["steps"]:
+            take_snapshot()
             save_ckpt()
     bar.close()
+    take_snapshot()
+    if snaps:
+        write_snapshot_strip(out / "fig2.png", snaps, name)
     save_state(final, {"model": model.state_dict(), "meta": meta})
     model.export(out, ds.class_names)
     _write_log(out / "log.csv", log)
     ckpt.unlink(missing_ok=True)
     return model
+
+
+def write_snapshot_strip(path, snaps, name: str) -> None:
+    """One row per training step: the same noise sampled with the weights of that step (paper Fig. 2)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+
+    fig, axes = plt.subplots(len(snaps), 1, figsize=(1.0 * len(snaps[0][1]) + 1, 1.1 * len(snaps) + 0.4),
+                             squeeze=False)
+    for ax, (st, imgs) in zip(axes[:, 0], snaps):
+        grid = make_grid(imgs.float() / 255, nrow=len(imgs), padding=1, pad_value=1.0)
+        ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray" if imgs.shape[1] == 1 else None, vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(f"step {st}", rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(f"{name}: the same noise sampled during training", fontsize=9)
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
 
 
 def _write_log(path, log):

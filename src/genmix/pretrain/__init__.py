@@ -1,0 +1,1 @@
+"""Pretrained models built from public data."""
