@@ -57,6 +57,10 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
         preset = gcfg.pop("preset", "quick")
         gsyn = {**syn_defaults, **gcfg.pop("synthesis", {})}
         resolved = resolve_config(gname, preset, gcfg)
+        if isinstance(resolved.get("pretrained"), str):  # a genmix-pretrained model never saw the data's source
+            from ..pretrain.t2i import check_pretrained
+
+            check_pretrained(resolved["pretrained"], data["spec"], f"{cfg.get('_path', 'config')}: generators.{gname}")
         key = {"generator": gname, "config": resolved, "data": dkey}
         h = config_hash(key)
         units["gen"][gname] = {"kind": "gen", "id": f"gen-{gname}-{h}", "generator": gname, "config": resolved,

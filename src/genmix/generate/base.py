@@ -68,6 +68,9 @@ class GenerativeModel(nn.Module):
     def fit_data(self, train_split):  # hook for methods that pre-process the training set once
         return None
 
+    def check_data(self, spec: str):  # hook: refuse data the method may not train on (GenmixError)
+        return None
+
     # --- EMA ---------------------------------------------------------------------------
     def init_ema(self):
         src = self.ema_source()

@@ -44,6 +44,7 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
     if train.name != "train":
         raise GenmixError(f"generators train on the training split only, not '{train.name}'")
     model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size).to(device)
+    model.check_data(ds.spec)  # e.g. a pretrained model that saw the data's source: refused before any write
     config = {**config, **model.config}  # record every setting, defaults included
     meta = _meta(name, config, ds)
     final, ckpt = out / "model.safetensors", out / "checkpoint.safetensors"
