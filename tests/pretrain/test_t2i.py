@@ -97,8 +97,11 @@ def test_interrupted_and_resumed_equals_uninterrupted(model_dir, corpus, tmp_pat
     from safetensors.torch import load_file
 
     out = tmp_path / "m"
-    assert pretrain_t2i(corpus, out, TINY, progress=False, stop_after=3) is None  # VAE done, 1 UNet step
+    # VAE done, 1 UNet step of a longer run; resumed with the fixture's (shorter) step count
+    assert pretrain_t2i(corpus, out, {**TINY, "steps": 9}, progress=False, stop_after=3) is None
     assert (out / "checkpoint.safetensors").is_file() and not (out / "genmix.json").exists()
+    with pytest.raises(GenmixError, match="another corpus or config"):
+        pretrain_t2i(corpus, out, {**TINY, "lr": 1e-3}, progress=False)
     pretrain_t2i(corpus, out, TINY, progress=False)
     for part in ("unet/diffusion_pytorch_model", "vae/diffusion_pytorch_model", "text_encoder/model"):
         a, b = load_file(str(model_dir / f"{part}.safetensors")), load_file(str(out / f"{part}.safetensors"))

@@ -22,7 +22,8 @@ probability ``caption_dropout`` for classifier-free guidance. Every corpus image
 3 channels (grayscale repeated) at ``image_size``; the training split of each corpus set only (val/test
 stay unseen, for the conditionality check). Each step draws a batch with every corpus set equally
 likely (uniform within a set), from a generator whose state is checkpointed, so an interrupted run
-resumed from its checkpoint equals an uninterrupted one.
+resumed from its checkpoint equals an uninterrupted one; it may be resumed with another ``steps``
+(longer or shorter) and equals a run with that ``steps`` from the start.
 
 MODEL_DIR: the pipeline folder (model_index.json, vae/, unet/, text_encoder/, tokenizer/,
 scheduler/), ``genmix.json`` (corpus, exclusions, config, losses: read by the exclusion check),
@@ -256,7 +257,7 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     step, log = 0, []
     if ckpt.is_file():
         st = load_state(ckpt)
-        if not _same(st["meta"], meta):
+        if not _same(_without_steps(st["meta"]), _without_steps(meta)) or st["step"] > c["vae_steps"] + c["steps"]:
             raise GenmixError(f"{ckpt}: checkpoint was written with another corpus or config; use a new --out")
         model.load_state_dict(st["model"])
         for k, o in opts.items():
@@ -338,6 +339,11 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     if not c["steps"]:
         model.scaling.fill_(_latent_scale(model.vae, images, c, device))
     return _save(model, tok, sched, meta, log, out, device)
+
+
+def _without_steps(meta: dict) -> dict:
+    """A run may be resumed with another ``steps`` (the step count changes no step's computation)."""
+    return {**meta, "config": {k: v for k, v in meta["config"].items() if k != "steps"}}
 
 
 def _same(a, b) -> bool:
