@@ -2,8 +2,12 @@
 
 For each class, ``num_vectors`` new placeholder tokens are added to the tokenizer and their rows
 of the text encoder's token-embedding matrix are learned from that class's training images with
-the pipeline's own denoising objective; every other weight stays frozen, and after each step
-every other row of the embedding matrix is restored bit for bit. Synthesis runs the frozen
+the pipeline's own denoising objective; every other weight stays frozen. The placeholder vectors
+(``learned``) are the only parameters: a forward hook puts them into the embedding output, so the
+optimizer, the checkpoint and the encoder share one tensor and a resumed run continues exactly
+(AdamW, weight decay 1e-2, lr 5e-4 x batch as diffusers' textual_inversion example). With
+``class_balance`` (default) every step draws its own batch from the training split with every class
+equally likely, so a rare class's token gets as many updates as a common one's. Synthesis runs the frozen
 pipeline (DDIM, classifier-free guidance) on prompt templates holding the class's tokens.
 
 Pipelines: diffusers Stable Diffusion 1.x/2.x (CLIP tokenizer + text encoder, ``vae``) and the
