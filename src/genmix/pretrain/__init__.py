@@ -1,1 +1,1 @@
-"""Pretrained models genmix builds itself from public data (never from the target's source)."""
+"""Pretrained models built from public data."""
