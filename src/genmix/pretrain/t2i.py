@@ -449,7 +449,8 @@ def _write_card(out: Path, meta: dict):
         f"width {c['text_dim']}) jointly: {c['steps']} steps, batch {c['batch_size']}, lr {c['lr']}, "
         f"caption dropout {c['caption_dropout']}, EMA {c['ema_decay']}",
         f"- final losses: {', '.join(f'{k} {v:.4f}' for k, v in meta['final_losses'].items())}",
-        f"- seconds per step: {meta['s_per_step']}",
+        f"- wall seconds per step (mean over the logged intervals, on the machine as it was loaded): "
+        f"{meta['s_per_step']}",
         "", "## Samples", "",
         f"`samples.png`: one row per caption, {c['samples_per_caption']} samples each (DDIM {c['sample_steps']} "
         f"steps, guidance {c['guidance_scale']}), rows in this order:", "",
