@@ -49,7 +49,8 @@ def test_captions_come_from_medmnist_metadata():
 def test_tokenizer_is_written_offline_with_one_token_per_word(tmp_path):
     from transformers import CLIPTokenizer
 
-    texts = ["abdominal CT, left kidney", "chest X-ray, pneumonia", "a close-up medical image of {token}"]
+    texts = ["abdominal CT, left kidney", "chest X-ray, pneumonia", "a close-up medical image of {token}",
+             "an image of a scan", "pancreas", "as", "spleen", "microscopy", "granulocytes", "platelet"]
     tok = write_tokenizer(tmp_path / "tok", words_of(texts) + ["tissue"], 16)
     tok.save_pretrained(str(tmp_path / "saved"))
     again = CLIPTokenizer.from_pretrained(str(tmp_path / "saved"))

@@ -87,20 +87,35 @@ def words_of(texts) -> list[str]:
     return out
 
 
+def _bpe(symbols: list[str], ranks: dict) -> list[str]:
+    """Byte-pair encoding of one word: merge the lowest-ranked adjacent pair until none applies."""
+    while len(symbols) > 1:
+        pairs = [(ranks.get((a, b), None), i) for i, (a, b) in enumerate(zip(symbols, symbols[1:]))]
+        pairs = [(r, i) for r, i in pairs if r is not None]
+        if not pairs:
+            break
+        _, i = min(pairs)
+        symbols = symbols[:i] + [symbols[i] + symbols[i + 1]] + symbols[i + 2:]
+    return symbols
+
+
 def write_tokenizer(folder: Path, words, max_length: int):
-    """vocab.json + merges.txt making each of ``words`` one token; returns a CLIPTokenizer (offline)."""
+    """vocab.json + merges.txt making each of ``words`` one token; returns a CLIPTokenizer (offline).
+
+    Each word is first encoded with the merges so far; merges joining its pieces left to right are
+    then appended. Later merges rank after every earlier one, so they never pre-empt an earlier
+    word's merges: every word stays one token."""
     from transformers import CLIPTokenizer
 
     chars = _byte_chars()
     vocab = chars + [c + "</w>" for c in chars]
-    seen, merges = set(vocab), []
-    for w in sorted(words, key=len):
-        cur = w[0]
-        for i, ch in enumerate(w[1:], start=1):
-            nxt = ch + ("</w>" if i == len(w) - 1 else "")
-            m = f"{cur} {nxt}"
-            if m not in merges:
-                merges.append(m)
+    seen, merges, ranks = set(vocab), [], {}
+    for w in dict.fromkeys(words):
+        pieces = _bpe(list(w[:-1]) + [w[-1] + "</w>"], ranks)
+        cur = pieces[0]
+        for nxt in pieces[1:]:
+            ranks[(cur, nxt)] = len(merges)
+            merges.append(f"{cur} {nxt}")
             cur += nxt
             if cur not in seen:
                 vocab.append(cur)
@@ -109,7 +124,11 @@ def write_tokenizer(folder: Path, words, max_length: int):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
-    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
+    tok = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
+    split = [w for w in dict.fromkeys(words) if len(tok.encode(w, add_special_tokens=False)) != 1]
+    if split:
+        raise GenmixError(f"pretrain-t2i: tokenizer could not make {split[:5]} single tokens")
+    return tok
 
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -235,6 +254,10 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     templates = bare_templates()
     with tempfile.TemporaryDirectory() as tmp:
         tok = write_tokenizer(Path(tmp) / "tokenizer", words_of(captions + templates) + EXTRA_WORDS, c["max_length"])
+        import hashlib
+
+        meta["tokenizer"] = hashlib.sha256(b"".join((Path(tmp) / "tokenizer" / f).read_bytes()
+                                                    for f in ("vocab.json", "merges.txt"))).hexdigest()[:16]
         ids = [tok([t.format(token=cap) for cap in captions] + [""], padding="max_length", max_length=c["max_length"],
                    truncation=True, return_tensors="pt").input_ids for t in templates]
     ids = torch.stack(ids)  # (templates, captions + 1, L); the last caption is "" (unconditional)
