@@ -326,6 +326,28 @@ def cmd_pretrain_ddpm(args):
     print(json.dumps({k: meta[k] for k in ("corpus", "dropped", "steps", "final_loss")}))
 
 
+def cmd_pretrain_t2i(args):
+    from .device import choose_device
+    from .pretrain.t2i import pretrain_t2i
+
+    cfg = {k: v for k, v in dict(image_size=args.image_size, steps=args.steps, vae_steps=args.vae_steps,
+                                 batch_size=args.batch_size, seed=args.seed).items() if v is not None}
+    for kv in args.set or []:
+        if "=" not in kv:
+            from .errors import GenmixError
+
+            raise GenmixError(f"--set expects KEY=VALUE, got '{kv}'")
+        import yaml
+
+        k, v = kv.split("=", 1)
+        cfg[k.replace("-", "_")] = yaml.safe_load(v)
+    specs = [s.strip() for s in args.data.split(",") if s.strip()] if args.data else None
+    meta = pretrain_t2i(specs, args.out, cfg, exclude_target=args.exclude_target, data_root=args.data_root,
+                        device=choose_device(args.device), progress=not args.quiet)
+    print(json.dumps({"out": args.out, "corpus": meta["corpus"], "excluded": meta["excluded"],
+                      "final_losses": meta["final_losses"]}))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -486,6 +508,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_synthesize)
+
+    q = sub.add_parser("pretrain-t2i", help="pretrain a small text-to-image latent diffusion model on public data")
+    q.add_argument("--data", help="corpus specs, comma-separated (default: the public MedMNIST corpus)")
+    q.add_argument("--out", required=True, help="MODEL_DIR: a diffusers pipeline folder (rerun to resume)")
+    q.add_argument("--exclude-target", help="drop every corpus set sharing a source with this spec")
+    q.add_argument("--image-size", type=int, help="training resolution (default 32)")
+    q.add_argument("--steps", type=int, help="UNet + text-encoder steps (default 3000)")
+    q.add_argument("--vae-steps", type=int, help="autoencoder steps first (default 600)")
+    q.add_argument("--batch-size", type=int)
+    q.add_argument("--seed", type=int)
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="any setting, e.g. caption_dropout=0.1")
+    q.add_argument("--data-root", default=None, help="folder of MedMNIST files (default: $GENMIX_DATA_ROOT)")
+    q.add_argument("--device", default=None)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_pretrain_t2i)
     return p
 
 

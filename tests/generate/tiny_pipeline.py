@@ -73,8 +73,18 @@ def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
     return folder / "pipe"
 
 
-def build_tiny_ldm(folder: Path, seed: int = 0) -> Path:
-    """The LDM text-to-image layout of CompVis/ldm-text2im-large-256 (LDMBert + BERT tokenizer, KL ``vqvae``)."""
+def _tiny_vq():
+    """A 16 px VQModel (latents 4 x 8 x 8, 32-entry codebook) in the same place as the KL autoencoder."""
+    from diffusers import VQModel
+
+    return VQModel(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+                   up_block_types=["UpDecoderBlock2D"] * 2, block_out_channels=[16, 32], latent_channels=4,
+                   num_vq_embeddings=32, vq_embed_dim=4, norm_num_groups=8, sample_size=16)
+
+
+def build_tiny_ldm(folder: Path, seed: int = 0, vq: bool = False) -> Path:
+    """The LDM text-to-image layout of CompVis/ldm-text2im-large-256 (LDMBert + BERT tokenizer, ``vqvae``:
+    an AutoencoderKL as in that checkpoint, or a VQModel with ``vq=True``)."""
     import torch
     from diffusers import DDIMScheduler, LDMTextToImagePipeline
     from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion import LDMBertConfig, LDMBertModel
@@ -90,6 +100,8 @@ def build_tiny_ldm(folder: Path, seed: int = 0) -> Path:
     bert = LDMBertModel(LDMBertConfig(vocab_size=len(words), d_model=32, encoder_layers=2, encoder_ffn_dim=64,
                                       encoder_attention_heads=4, head_dim=8, max_position_embeddings=77))
     vae, unet = _tiny_vae_unet()
+    if vq:
+        vae = _tiny_vq()
     sched = DDIMScheduler(num_train_timesteps=100, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
                           clip_sample=False, steps_offset=1)
     LDMTextToImagePipeline(vqvae=vae, bert=bert, tokenizer=tok, unet=unet, scheduler=sched).save_pretrained(

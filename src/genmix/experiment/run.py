@@ -86,6 +86,10 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             from ..generate.ddpm import check_init
 
             check_init(resolved["init"], data["spec"])
+        if isinstance(resolved.get("pretrained"), str):  # a genmix-pretrained model never saw the data's source
+            from ..pretrain.t2i import check_pretrained
+
+            check_pretrained(resolved["pretrained"], data["spec"], f"{cfg.get('_path', 'config')}: generators.{gname}")
         gen_base[gname] = (resolved, gsyn)
 
     def gen_unit(gname, seed):

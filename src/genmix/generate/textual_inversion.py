@@ -2,8 +2,12 @@
 
 For each class, ``num_vectors`` new placeholder tokens are added to the tokenizer and their rows
 of the text encoder's token-embedding matrix are learned from that class's training images with
-the pipeline's own denoising objective; every other weight stays frozen, and after each step
-every other row of the embedding matrix is restored bit for bit. Synthesis runs the frozen
+the pipeline's own denoising objective; every other weight stays frozen. The placeholder vectors
+(``learned``) are the only parameters: a forward hook puts them into the embedding output, so the
+optimizer, the checkpoint and the encoder share one tensor and a resumed run continues exactly
+(AdamW, weight decay 1e-2, lr 5e-4 x batch as diffusers' textual_inversion example). With
+``class_balance`` (default) every step draws its own batch from the training split with every class
+equally likely, so a rare class's token gets as many updates as a common one's. Synthesis runs the frozen
 pipeline (DDIM, classifier-free guidance) on prompt templates holding the class's tokens.
 
 Pipelines: diffusers Stable Diffusion 1.x/2.x (CLIP tokenizer + text encoder, ``vae``) and the
@@ -55,7 +59,9 @@ class TextualInversionSettings(GeneratorSettings):
     num_vectors: PositiveInt = 1
     initializer_token: str = "tissue"
     templates: Annotated[list[str], Field(min_length=1)] = TEMPLATES
-    lr: PositiveFloat = 5e-3
+    lr: PositiveFloat = 2e-3
+    weight_decay: NonNegativeFloat = 1e-2
+    class_balance: bool = True  # class-balanced batches: a rare class's token gets as many updates as a common one's
     resolution: PositiveInt | None = None
     sampling_steps: PositiveInt = 50
     guidance_scale: NonNegativeFloat = 3.0
@@ -71,11 +77,15 @@ class TextualInversionSettings(GeneratorSettings):
 
 @register("textual-inversion")
 class TextualInversion(GenerativeModel):
+    # lr / weight decay as diffusers' examples/textual_inversion documents them: AdamW (0.9, 0.999, eps 1e-8),
+    # weight_decay 1e-2, base lr 5e-4 scaled by the batch (--scale_lr; its README: batch 1 x accumulation 4
+    # -> 2e-3). ``lr`` here is the scaled value: 5e-4 x 4 for the presets' batch of 4.
     settings = TextualInversionSettings
     presets = {
-        # Gal et al.: ~5k steps, lr 5e-3 (scaled by batch); the GenMix paper's LDM at 256 px
-        "paper": dict(steps=5000, batch_size=4, lr=5e-3, checkpoint_every=500, log_every=50),
-        "quick": dict(steps=300, batch_size=4, lr=5e-3, sampling_steps=25, checkpoint_every=100, log_every=10),
+        # Gal et al.: ~5k steps per concept; the GenMix paper's LDM at 256 px. With class_balance every class's
+        # token gets ~steps x batch / num_classes images whatever its share of the training set.
+        "paper": dict(steps=5000, batch_size=4, lr=2e-3, checkpoint_every=500, log_every=50),
+        "quick": dict(steps=300, batch_size=4, lr=2e-3, sampling_steps=25, checkpoint_every=100, log_every=10),
     }
 
     def __init__(self, config, num_classes, channels, image_size):
@@ -102,12 +112,20 @@ class TextualInversion(GenerativeModel):
         with torch.no_grad():
             emb.weight[: old.num_embeddings] = old.weight
             emb.weight[old.num_embeddings:] = old.weight[init[0]]
+        emb.weight.requires_grad_(False)  # frozen: the placeholder vectors are ``learned``
         _set_embedding(enc, emb)
         if hasattr(enc, "config"):
             enc.config.vocab_size = len(tok)
         self.learned = nn.Parameter(emb.weight.detach()[self.token_ids].clone())
         self.register_buffer("_mask", torch.zeros(len(tok), dtype=torch.bool), persistent=False)
         self._mask[self.token_ids] = True
+        self.register_buffer("_row", torch.full((len(tok),), -1, dtype=torch.long), persistent=False)
+        self._row[self.token_ids] = torch.arange(len(flat))
+        # the placeholder rows of the encoder's embedding output come from ``learned`` itself (a forward
+        # hook), so the optimizer, the checkpoint and the encoder all see the one tensor: a resumed run
+        # continues from the restored vectors, and no other row can change
+        emb.register_forward_hook(self._placeholder_hook)
+        self._train_split = None
         vae = parts["vae"]
         self.vae_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.resolution = c["resolution"] or parts["unet"].config.sample_size * self.vae_factor
@@ -144,18 +162,48 @@ class TextualInversion(GenerativeModel):
     def embedding(self) -> nn.Embedding:
         return _embedding(self.parts["text_encoder"])
 
+    def _placeholder_hook(self, module, inputs, output):
+        ids = inputs[0]
+        mask = self._mask[ids]
+        if not bool(mask.any()):
+            return output
+        rows = self.learned[self._row[ids].clamp_min(0)].to(output.dtype)
+        return torch.where(mask.unsqueeze(-1), rows, output)
+
     def _sync_in(self):
-        """Write the learned vectors into the placeholder rows (after loading a checkpoint)."""
+        """Mirror the learned vectors into the placeholder rows of the embedding matrix (what
+        ``export``ed pipelines and direct users of ``parts`` read; the hook already uses ``learned``)."""
         with torch.no_grad():
-            self.embedding.weight[self.token_ids] = self.learned.to(self.embedding.weight)
+            self.embedding.weight[self.token_ids] = self.learned.detach().to(self.embedding.weight)
 
     def configure_optimizers(self):
-        self._sync_in()
-        w = self.embedding.weight
-        w.requires_grad_(True)
-        self._orig = w.detach().clone()
-        self.opt = torch.optim.AdamW([w], lr=self.config["lr"], weight_decay=0.0)
+        # only the placeholder vectors are parameters; AdamW's per-element update and decoupled decay make
+        # this the same as the diffusers example's optimizer over the whole matrix with the other rows restored
+        self.opt = torch.optim.AdamW([self.learned], lr=self.config["lr"], betas=(0.9, 0.999), eps=1e-8,
+                                     weight_decay=self.config["weight_decay"])
         return {"embeddings": self.opt}
+
+    def check_data(self, spec: str):
+        """Refuse a genmix-pretrained pipeline whose corpus shares a source with the data (hub ids pass)."""
+        from ..pretrain.t2i import check_pretrained
+
+        check_pretrained(self.config["pretrained"], spec, "textual-inversion: pretrained model")
+
+    def fit_data(self, train_split):
+        self._train_split = train_split
+        labels = train_split.labels
+        self._class_index = [torch.nonzero(labels == k).flatten() for k in range(self.num_classes)]
+
+    def _balanced_batch(self, n, generator, device):
+        """``n`` training images with every class equally likely (uniform within a class), drawn with
+        ``generator``, so a rare class's token gets as many updates as a common one's."""
+        present = [k for k in range(self.num_classes) if len(self._class_index[k])]
+        pick = torch.randint(len(present), (n,), generator=generator, device=generator.device).cpu()
+        u = torch.rand(n, generator=generator, device=generator.device).cpu()
+        idx = torch.stack([self._class_index[present[int(c)]][int(v * len(self._class_index[present[int(c)]]))]
+                           for c, v in zip(pick, u)])
+        x, y = self._train_split.batch(idx)
+        return x.to(device), y.to(device)
 
     def class_prompt(self, label: int, template: str) -> str:
         return template.format(token=" ".join(self.tokens[label]))
@@ -186,6 +234,8 @@ class TextualInversion(GenerativeModel):
 
     def training_step(self, x, y, generator):
         unet, sched = self.parts["unet"], self.noise_scheduler
+        if self.config["class_balance"] and self._train_split is not None:
+            x, y = self._balanced_batch(len(y), generator, x.device)
         with torch.no_grad():
             z0 = self._latents(self._to_pipeline(x), generator)
         noise = torch.randn(z0.shape, device=z0.device, generator=generator)
@@ -201,10 +251,7 @@ class TextualInversion(GenerativeModel):
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        w = self.embedding.weight
-        with torch.no_grad():  # only the placeholder rows may change
-            w[~self._mask] = self._orig[~self._mask]
-            self.learned.copy_(w[self.token_ids])
+        self._sync_in()
         return {"loss": loss.detach()}
 
     @torch.no_grad()
