@@ -60,19 +60,19 @@ def test_interrupted_train_classifier_resumes_from_partial_to_the_same_result(tm
             "--quiet"]
     assert main(argv + ["--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "run"
-    real, calls = train.Trainer._epoch, []
+    real, calls = train.Trainer._steps, []
 
-    def interrupted(self, tqdm, epoch):
-        calls.append(epoch)
-        if epoch == 2:
+    def interrupted(self, tqdm, state, n_steps):  # Ctrl-C during the third pass
+        calls.append(state["step"])
+        if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(self, tqdm, epoch)
+        return real(self, tqdm, state, n_steps)
 
-    monkeypatch.setattr(train.Trainer, "_epoch", interrupted)
+    monkeypatch.setattr(train.Trainer, "_steps", interrupted)
     assert main(argv + ["--out", str(out)]) == 130
     part = tmp_path / "run.partial"
     assert not out.exists() and (part / "checkpoint.safetensors").is_file()
-    monkeypatch.setattr(train.Trainer, "_epoch", real)
+    monkeypatch.setattr(train.Trainer, "_steps", real)
     assert main(argv + ["--out", str(out)]) == 0
     assert not part.exists()
     m, whole = (json.loads((d / "metrics.json").read_text()) for d in (out, tmp_path / "whole"))
