@@ -22,6 +22,7 @@ TINY = {
     "classifier": {"model": "smallcnn", "epochs": 3, "batch_size": 64, "lr": 0.003, "patience": 5},
     "generators": {"dcgan": {"preset": "quick", "steps": 20, "batch_size": 32, "ngf": 8, "ndf": 8, "nz": 16}},
     "rows": ["baseline", "genmix:dcgan"],
+    "audit": False,  # the audit inside genmix run is tested in test_report_html.py
 }
 
 
@@ -65,8 +66,10 @@ def test_a_killed_ray_worker_is_retried_and_resumes_to_identical_files(cluster, 
             for line in log.read_text().splitlines() if log.is_file() else []:
                 if line.startswith("start clf-"):
                     uid, pid = line.split()[1], int(line.split("pid=")[1])
-                    d = exp / "units" / uid
-                    if (d / "checkpoint.safetensors").is_file() and not (d / "metrics.json").is_file():
+                    d = exp / "units" / uid  # written into <dir>.partial, renamed to <dir> when finished
+                    part = d.with_name(d.name + ".partial")
+                    if (part / "checkpoint.safetensors").is_file() and not (part / "metrics.json").is_file() \
+                            and not d.exists():
                         os.kill(pid, signal.SIGKILL)
                         killed.append(uid)
                         break
