@@ -44,10 +44,10 @@ def grid(tmp_path_factory):
 
 
 def test_equal_budget_gives_pool_and_real_rows_the_same_steps(grid, tmp_path):
-    from genmix.experiment.run import _dataset
+    from genmix.experiment.run import cached_dataset
 
     cfg, exp = grid
-    n_real = len(_dataset(cfg["data"], None, None, None)["train"])
+    n_real = len(cached_dataset(cfg["data"], None, None, None)["train"])
     want = 2 * math.ceil(n_real / 64)
     rows = {r["row"]: r for r in _rows(exp / "results.csv")}
     assert set(rows) == {"Baseline", "DCGAN (50%)", "GenMix (DCGAN)", "GenMix (DCGAN, selected)"}

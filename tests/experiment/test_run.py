@@ -79,12 +79,12 @@ def test_interrupted_run_resumes_to_the_same_results(full_run, tmp_path):
     assert len(first) == 4
     # an unfinished classifier unit with a checkpoint mid-way, as a kill would leave it
     from genmix.classify.train import TrainConfig, train_classifier
-    from genmix.experiment.run import _dataset, plan
+    from genmix.experiment.run import cached_dataset, plan
 
     pending = [u for u in plan(cfg, exp, cfg["seeds"])["units"]["clf"]
                if u["status"] == "planned" and u["id"] not in first]
     u = pending[0]
-    ds = _dataset(u["data"]["spec"], None, None, None)
+    ds = cached_dataset(u["data"]["spec"], None, None, None)
     train_classifier(ds, TrainConfig.from_dict(u["train_config"]), u["dir"], "cpu", progress=False, stop_after=1)
     second = run_experiment(cfg, exp, progress=False)
     assert not set(first) & set(second)  # nothing finished was executed again

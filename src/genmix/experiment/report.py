@@ -424,7 +424,7 @@ def make_figures(exp: Path, max_points: int = 300):
     for row in plan["rows"]:
         runs = [u for u in clf if u["row"] == row["name"] and u.get("dir") and (Path(u["dir"]) / "history.csv").is_file()]
         if runs:
-            _curves(runs, figdir / f"curves_{_slug(row['name'])}.png", row["name"])
+            _curves(runs, figdir / f"curves_{slug(row['name'])}.png", row["name"])
     done_synth = {}
     for u in clf:
         if u.get("synth") and (Path(u["dir"]) / "model.safetensors").is_file():
@@ -437,11 +437,11 @@ def make_figures(exp: Path, max_points: int = 300):
         runs = sorted((u for u in clf if u["row"] == row["name"] and u.get("dir")
                        and (Path(u["dir"]) / "model.safetensors").is_file()), key=lambda u: u["seed"])
         if runs:
-            _fig4(runs[0], figdir / f"fig4_tsne_{_slug(row['name'])}.png", row["name"], max_points)
+            _fig4(runs[0], figdir / f"fig4_tsne_{slug(row['name'])}.png", row["name"], max_points)
 
 
-def _slug(s):
-    from .run import _slug as slug
+def slug(s):
+    from .run import slug
 
     return slug(s)
 
@@ -470,11 +470,11 @@ def _training_views(unit, n_each: int, seed: int = 0):
 
     from ..augment.genmix import GenMix
     from ..classify.train import TrainConfig
-    from .run import _dataset
+    from .run import cached_dataset
 
     cfg = TrainConfig.from_dict(unit["train_config"])
     data = unit["data"]
-    ds = _dataset(data["spec"], data["root"], data["size"], data["channels"])
+    ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
     opts = cfg.augment_opts
     g = torch.Generator().manual_seed(seed)
     gm = GenMix(opts["synthetic"], ratio=None if opts.get("ratio") == "all" else opts.get("ratio", 0.5),

@@ -23,7 +23,7 @@ from .config import expand_rows
 _DATA_CACHE: dict = {}
 
 
-def _dataset(spec, root, size, channels):
+def cached_dataset(spec, root, size, channels):
     from ..data import load_dataset
 
     key = (spec, str(root), size, channels)
@@ -45,11 +45,11 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     from dataclasses import asdict
 
     from ..classify.train import PRESETS, TrainConfig
-    from ..generate.base import GENERATORS, _load_all, resolve_config
+    from ..generate.base import GENERATORS, load_all, resolve_config
 
-    _load_all()
+    load_all()
     data = dict(spec=cfg["data"], root=cfg.get("data_root"), size=cfg.get("image_size"), channels=cfg.get("channels"))
-    ds = _dataset(data["spec"], data["root"], data["size"], data["channels"])
+    ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
     # units are keyed by the data's content too, so edited files never reuse stale results
     dkey = {**{k: v for k, v in data.items() if k != "root"}, "fingerprint": _fingerprint(ds)}
     rows = expand_rows(cfg)
@@ -120,7 +120,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
         if gname and row["augment"] != "none":
             if gname in unavailable:
                 return {**unit, "status": "not run", "reason": unavailable[gname],
-                        "id": f"clf-{_slug(name)}-s{seed}"}, None
+                        "id": f"clf-{slug(name)}-s{seed}"}, None
             g = gen_unit(gname, seed)
             balance = bool(row.get("balance", g["synthesis"]["balance"]))
             ratio = row.get("ratio", 0.5)
@@ -150,7 +150,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             hashed["augment_opts"]["synthetic"] = unit["synth"]  # hash by content, not by path
         hashed["data_fingerprint"] = dkey["fingerprint"]
         h = config_hash(hashed)
-        uid = f"clf-{_slug(name)}-s{seed}-{h}"
+        uid = f"clf-{slug(name)}-s{seed}-{h}"
         unit.update(id=uid, train_config=tcd, data=data, dir=str(exp_dir / "units" / uid), status="planned")
         return unit, h
 
@@ -240,7 +240,7 @@ def _fingerprint(ds) -> str:
     return h.hexdigest()[:16]
 
 
-def _slug(s):
+def slug(s):
     import re
 
     return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()
@@ -278,7 +278,7 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         from ..generate.fit import train_generator
 
         data = unit["data"]
-        ds = _dataset(data["spec"], data["root"], data["size"], data["channels"])
+        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
         try:
             train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress)
         except GenmixError as exc:
@@ -294,7 +294,7 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         from ..classify.train import TrainConfig, train_classifier
 
         data = unit["data"]
-        ds = _dataset(data["spec"], data["root"], data["size"], data["channels"])
+        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
         train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
         _finish(work, d)
     wall = time.perf_counter() - t0
@@ -326,7 +326,7 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
         if cfg.get("data_root"):
             cfg = {**cfg, "data_root": str(Path(cfg["data_root"]).resolve())}
     # check the data once, before anything is written
-    ds = _dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
+    ds = cached_dataset(cfg["data"], cfg.get("data_root"), cfg.get("image_size"), cfg.get("channels"))
     from ..audit.experiment import audit_settings
 
     audit_settings(cfg)

@@ -45,7 +45,7 @@ def register(name: str):
 def validate_settings(name: str, config: dict, where: str | None = None, prefix: tuple = ()) -> dict:
     """Check a generator's settings (its own declared ones plus the fit loop's) against their
     types and ranges; returns ``config`` unchanged. Errors: '<where>: <key>: <cause>, got <value>'."""
-    _load_all()
+    load_all()
     if name not in GENERATORS:
         raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
     cls = GENERATORS[name]
@@ -61,14 +61,9 @@ def validate_settings(name: str, config: dict, where: str | None = None, prefix:
     return config
 
 
-def _load_all():
-    # each method is one module; importing registers it (an import error here is a real bug: let it show)
-    from . import dcgan, ddpm, stylegan2, textual_inversion  # noqa: F401
-
-
 def load_all():
-    """Import every generator module (registers them)."""
-    _load_all()
+    """Import every generator module (registers them; an import error here is a real bug: let it show)."""
+    from . import dcgan, ddpm, stylegan2, textual_inversion  # noqa: F401
 
 
 class GenerativeModel(nn.Module):
@@ -149,7 +144,7 @@ def upsampling_plan(size: int, method: str) -> tuple[int, int]:
 def resolve_config(name: str, preset: str | None, overrides: dict, where: str | None = None,
                    prefix: tuple = ()) -> dict:
     """Preset values, then ``overrides`` (None values ignored), checked by ``validate_settings``."""
-    _load_all()
+    load_all()
     if name not in GENERATORS:
         raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
     cls = GENERATORS[name]
@@ -163,7 +158,7 @@ def resolve_config(name: str, preset: str | None, overrides: dict, where: str | 
 
 
 def build_generator(name: str, config: dict, num_classes: int, channels: int, image_size: int) -> GenerativeModel:
-    _load_all()
+    load_all()
     if name not in GENERATORS:
         raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
     fit_keys = FIT_KEYS

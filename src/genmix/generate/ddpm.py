@@ -147,7 +147,7 @@ class DDPM(GenerativeModel):
                 resnet_time_scale_shift="scale_shift",  # ADM's adaptive group norm
             )
         if c["prediction_type"] not in ("epsilon", "v_prediction", "sample"):
-            raise GenmixError(f"ddpm: prediction_type must be epsilon, v_prediction or sample")
+            raise GenmixError("ddpm: prediction_type must be epsilon, v_prediction or sample")
         self.scheduler = DDPMScheduler(num_train_timesteps=c["num_train_timesteps"], beta_schedule=c["beta_schedule"],
                                        prediction_type=c["prediction_type"])
 

@@ -134,7 +134,7 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
         write_snapshot_strip(out / "fig2.png", snaps, name)
     save_state(final, {"model": model.state_dict(), "meta": meta})
     model.export(out, ds.class_names)
-    _write_log(out / "log.csv", log)
+    write_log(out / "log.csv", log)
     ckpt.unlink(missing_ok=True)
     return model
 
@@ -163,7 +163,8 @@ def write_snapshot_strip(path, snaps, name: str) -> None:
     tmp.replace(path)
 
 
-def _write_log(path, log):
+def write_log(path, log):
+    """The training log (one row per logged step) as CSV; nothing for an empty log."""
     if not log:
         return
     keys = list(dict.fromkeys(k for row in log for k in row))

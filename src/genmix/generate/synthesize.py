@@ -44,7 +44,7 @@ def plan_counts(real: list[int], ratio: float | None = 0.5, per_class: list[int]
     return counts
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "class"
 
 
@@ -70,7 +70,7 @@ def synthesize(gen_dir, out_dir, ratio: float | None = 0.5, per_class=None, bala
             return json.loads(info.read_text())
         raise GenmixError(f"{out}: already exists and holds something else; choose a new --out")
     names = meta["class_names"]
-    dirs = [f"{i}_{_safe(n)}" for i, n in enumerate(names)]
+    dirs = [f"{i}_{safe_name(n)}" for i, n in enumerate(names)]
     part = out.with_name(out.name + ".partial")
     if part.exists():
         req = part / "request.json"

@@ -293,12 +293,12 @@ class TextualInversion(GenerativeModel):
         """learned_embeds_<class>.safetensors per class ({token: (num_vectors, dim)}), as diffusers reads."""
         from safetensors.torch import save_file
 
-        from .synthesize import _safe
+        from .synthesize import safe_name
 
         out = Path(out_dir)
         for k, name in enumerate(class_names):
             vec = self.learned[k * self.config["num_vectors"]:(k + 1) * self.config["num_vectors"]].detach().cpu()
-            save_file({self.tokens[k][0]: vec.clone()}, str(out / f"learned_embeds_{k}_{_safe(name)}.safetensors"))
+            save_file({self.tokens[k][0]: vec.clone()}, str(out / f"learned_embeds_{k}_{safe_name(name)}.safetensors"))
 
     def load_embeddings(self, paths):
         """Load per-class embeddings written by ``export`` (in class order)."""

@@ -393,7 +393,9 @@ def _save(model, tok, sched, meta, log, out: Path, device):
                                    scheduler=DDIMScheduler.from_config(sched.config), safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(str(out), safe_serialization=True)
-    _write_log(out / "log.csv", log)
+    from ..generate.fit import write_log
+
+    write_log(out / "log.csv", log)
     last = {}
     for row in log:
         last.update({k: v for k, v in row.items() if k not in ("step", "s_per_step")})
@@ -434,18 +436,6 @@ def generate(pipe, prompts: list[str], seed: int = 0, steps: int = 25, guidance_
 def sample_grid(pipe, captions, n, steps, guidance_scale, seed):
     pipe.set_progress_bar_config(disable=True)
     return generate(pipe, [c for c in captions for _ in range(n)], seed, steps, guidance_scale)
-
-
-def _write_log(path, log):
-    import csv
-
-    if not log:
-        return
-    keys = list(dict.fromkeys(k for row in log for k in row))
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(log)
 
 
 def _write_card(out: Path, meta: dict):
