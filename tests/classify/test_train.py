@@ -183,3 +183,19 @@ def test_cli_steps_flag_sets_the_budget(tmp_path):
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert rc in (0, None) and m["steps"] == 3 and m["epochs_run"] == 2 and m["images_seen"] == 3 * 32
     assert main(["train-classifier", "--data", "simulated:fll@16", "--steps", "0", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_a_moved_synthetic_folder_still_matches_the_checkpoint_config():
+    """Resume compares configs with the synthetic set named by its folder, so an experiment folder that
+    moved (or became absolute under Ray) resumes instead of refusing; another set is still another config."""
+    from dataclasses import asdict
+
+    from genmix.classify.train import TrainConfig, same_config
+
+    cfg = TrainConfig(data="simulated:fll@16", model="smallcnn", augment="genmix",
+                      augment_opts={"synthetic": "/abs/exp/units/synth-dcgan-abc", "alpha": 0.3})
+    saved = asdict(cfg)
+    saved["augment_opts"] = {**saved["augment_opts"], "synthetic": "exp/units/synth-dcgan-abc"}
+    assert same_config(saved, cfg)
+    saved["augment_opts"]["synthetic"] = "exp/units/synth-dcgan-other"
+    assert not same_config(saved, cfg)

@@ -211,3 +211,28 @@ def test_kill_9_in_every_stage_and_rerun_give_identical_results(reference, tmp_p
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (exp / "results.csv").read_bytes() == (exp_ref / "results.csv").read_bytes()
+
+
+def test_a_failing_classifier_run_is_reported_not_run_and_the_grid_still_finishes(tmp_path, monkeypatch):
+    """A unit that fails on its input (e.g. training diverged) is one 'not run' row with the reason;
+    every other row is still trained and results.csv is written; a rerun does not retry it."""
+    import csv
+
+    from genmix.classify import train
+    from genmix.errors import GenmixError
+
+    real = train.train_classifier
+
+    def diverges_for_genmix(ds, cfg, out, device, progress=False):
+        if cfg.augment == "genmix":
+            raise GenmixError("training diverged (loss nan at step 3)")
+        return real(ds, cfg, out, device, progress=progress)
+
+    monkeypatch.setattr(train, "train_classifier", diverges_for_genmix)
+    cfg = load_config(_config(tmp_path, generators={"dcgan": {**TINY["generators"]["dcgan"], "steps": 10}}))
+    run_experiment(cfg, tmp_path / "exp", progress=False, cpus_per_unit=1)
+    rows = {r["row"]: r for r in csv.DictReader(open(tmp_path / "exp" / "results.csv"))}
+    assert rows["Baseline"]["status"] == "done"
+    assert rows["GenMix (DCGAN)"]["status"] == "not run"
+    assert "training diverged" in rows["GenMix (DCGAN)"]["reason"]
+    assert run_experiment(cfg, tmp_path / "exp", progress=False, cpus_per_unit=1) == []  # failed unit is finished

@@ -117,7 +117,7 @@ class Trainer:
         self.aug = create_augmentation(cfg.augment, **cfg.augment_opts)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
         self.train_split = self.aug.prepare(ds["train"], ds.num_classes, self.gen, ds.spec)
-        self.per_pass = len(_batch_starts(len(self.train_split), cfg.batch_size))
+        self.per_pass = len(batch_starts(len(self.train_split), cfg.batch_size))
         self.max_steps = cfg.max_steps or cfg.epochs * self.per_pass
         self.eval_every = cfg.eval_every or self.per_pass
         total = self.max_steps
@@ -129,7 +129,7 @@ class Trainer:
         cfg, ds = self.cfg, self.ds
         done = self.out / "model.safetensors"
         if done.is_file() and (self.out / "metrics.json").is_file():
-            if not _same_config(load_state(done)["config"], cfg):
+            if not same_config(load_state(done)["config"], cfg):
                 raise GenmixError(f"{done}: {self.out} holds a finished run with another config; use a new --out")
             return json.loads((self.out / "metrics.json").read_text())  # finished: nothing to redo
         self._build()
@@ -139,7 +139,7 @@ class Trainer:
                  "history": [], "best_model": None}
         if ckpt.is_file():
             saved = load_state(ckpt)
-            if not _same_config(saved["config"], cfg):
+            if not same_config(saved["config"], cfg):
                 raise GenmixError(f"{ckpt}: checkpoint was written with another config; use a new --out")
             self.model.load_state_dict(saved["model"])
             self.opt.load_state_dict(saved["optim"])
@@ -213,7 +213,7 @@ class Trainer:
         cfg, split, k = self.cfg, self.train_split, self.ds.num_classes
         self.model.train()
         n, bs = len(split), cfg.batch_size
-        starts = _batch_starts(n, bs)
+        starts = batch_starts(n, bs)
         total, count = 0.0, 0
         for _ in tqdm(range(n_steps), desc=f"validation {state['epoch'] + 1}", leave=False):
             if state["order"] is None or state["pos"] >= len(starts):
@@ -247,12 +247,17 @@ class Trainer:
         return total / max(count, 1)
 
 
-def _same_config(saved: dict, cfg: TrainConfig) -> bool:
+def same_config(saved: dict, cfg: TrainConfig) -> bool:
     """Whether a saved config is ``cfg``; runs written before max_steps/eval_every existed match when unset."""
     now = json.loads(json.dumps(asdict(cfg)))
     for k in ("max_steps", "eval_every"):
         if now.get(k) is None and k not in saved:
             now.pop(k)
+    saved = json.loads(json.dumps(saved))
+    for c in (saved, now):  # a synthetic set is named by its folder: the experiment folder may move (or go absolute)
+        opts = c.get("augment_opts") or {}
+        if isinstance(opts.get("synthetic"), str):
+            opts["synthetic"] = Path(opts["synthetic"]).name
     return saved == now
 
 
@@ -272,7 +277,8 @@ def tensorboard_writer(out_dir):
     return SummaryWriter(log_dir=str(Path(out_dir) / "tensorboard"))
 
 
-def _batch_starts(n: int, bs: int) -> list[int]:
+def batch_starts(n: int, bs: int) -> list[int]:
+    """Start index of each batch of a pass over n images (the last batch is dropped if it would hold 1 image)."""
     return [i for i in range(0, n, bs) if n - i > 1 or i == 0]  # no size-1 batch for BatchNorm
 
 

@@ -41,10 +41,9 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     synthesis (synthesis seed = seed). A ``select: val`` row becomes one unit per candidate per seed;
     a candidate whose config equals another unit's (e.g. Baseline) shares that unit.
     """
-    import math
     from dataclasses import asdict
 
-    from ..classify.train import PRESETS, TrainConfig
+    from ..classify.train import PRESETS, TrainConfig, batch_starts
     from ..generate.base import GENERATORS, load_all, resolve_config
 
     load_all()
@@ -60,7 +59,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     settings = {**PRESETS[cfg["classifier"].get("preset", "quick")],
                 **{k: v for k, v in cfg["classifier"].items() if k != "preset"}}
     n_real, bs = len(ds["train"]), int(settings.get("batch_size", 1))
-    per_real_epoch = math.ceil(n_real / max(bs, 1))
+    per_real_epoch = len(batch_starts(n_real, max(bs, 1)))  # the optimizer steps of one pass over the real images
     budget = {"mode": cfg.get("budget", "equal"), "n_real_train": n_real, "batch_size": bs,
               "epochs": settings.get("epochs")}
     if budget["mode"] == "equal":
@@ -248,8 +247,10 @@ def slug(s):
 
 def _done(unit) -> bool:
     d = Path(unit["dir"])
+    if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run
+        return True
     if unit["kind"] == "gen":
-        return (d / "model.safetensors").is_file() or (d / "FAILED.json").is_file()
+        return (d / "model.safetensors").is_file()
     if unit["kind"] == "synth":
         return (d / "synth.json").is_file()
     return (d / "metrics.json").is_file()
@@ -288,14 +289,22 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
     elif unit["kind"] == "synth":
         from ..generate.synthesize import synthesize
 
-        synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
-                   device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
+        try:
+            synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
+                       device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
+        except GenmixError as exc:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "FAILED.json").write_text(json.dumps({"reason": str(exc)}))
     else:
         from ..classify.train import TrainConfig, train_classifier
 
         data = unit["data"]
         ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-        train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
+        try:
+            train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
+        except GenmixError as exc:  # e.g. training diverged: reported as not run, the rest of the grid goes on
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "FAILED.json").write_text(json.dumps({"reason": str(exc)}))
         _finish(work, d)
     wall = time.perf_counter() - t0
     wf = d / "wall.json"
@@ -379,6 +388,8 @@ def write_results(exp: Path, p: dict) -> Path:
         d = Path(u.get("dir", "/nonexistent"))
         if u["status"] == "not run":
             return {**base, "status": "not run", "reason": u["reason"]}
+        if (d / "FAILED.json").is_file():
+            return {**base, "status": "not run", "reason": json.loads((d / "FAILED.json").read_text())["reason"]}
         if (d / "metrics.json").is_file():
             m = json.loads((d / "metrics.json").read_text())
             return {**base, "status": "done", "reason": "", **flatten_metrics(m),
