@@ -110,7 +110,7 @@ def test_html_report_is_self_contained_and_renders_in_chromium(exp, tmp_path):
     page = exp / "report.html"
     doc = page.read_text()
     assert "<script" not in doc and not re.search(r"""(src|href)=["'](?!data:|#)""", doc)  # nothing external
-    for heading in ("Table 1", "Audit of the synthetic images", "Fig. 3", "Fig. 4", "Training curves",
+    for heading in ("Table 1", "Audit of the synthetic images", "Audit per class", "Fig. 3", "Fig. 4", "Training curves",
                     "Synthetic samples", "Config", "Timings"):
         assert heading in doc, heading
     probe = tmp_path / "probe.html"

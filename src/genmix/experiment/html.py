@@ -98,7 +98,7 @@ def write_html(exp_dir) -> Path:
         if wp.is_file():
             audit.append(_figure(wp, f"{sid}: the synthetic images closest to a training image (top) above that "
                                      "training image (bottom), by calibrated pixel distance"))
-    section("audit", "Audit of the synthetic images", "".join(audit))
+    section("audit", "Audit per class, with the closest copies", "".join(audit))
 
     def figures(pattern, caption):
         return "".join(_figure(p, caption(p)) for p in sorted(figs.glob(pattern))) if figs.is_dir() else ""
