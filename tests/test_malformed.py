@@ -346,6 +346,9 @@ CLI_CASES = {
                    "--set", "nz=-3"], "dcgan", "nz: must be >= 1"),
     "set_unknown": (["train-generator", "--data", "simulated:fll@16", "--generator", "dcgan", "--out", "OUT",
                      "--set", "nzz=3"], "nzz", "unknown key"),
+    "pretrain_ddpm_image_size": (["pretrain-ddpm", "--out", "OUT", "--image-size", "0"], "--image-size", ">= 1"),
+    "pretrain_t2i_steps": (["pretrain-t2i", "--out", "OUT", "--steps", "-5"], "--steps", ">= 1"),
+    "pretrain_classifier_lr": (["pretrain-classifier", "--out", "OUT", "--lr", "nan"], "--lr", "finite"),
     "unknown_generator": (["train-generator", "--data", "simulated:fll@16", "--generator", "gan", "--out", "OUT"],
                           "gan", "unknown generator"),
 }

@@ -64,6 +64,12 @@ def _data_args(p, spec_required=True):
     p.add_argument("--download", action="store_true", help="download missing MedMNIST files (online)")
 
 
+def _corpus_args(p):
+    p.add_argument("--data", help="comma-separated corpus specs (default: the public MedMNIST corpus)")
+    p.add_argument("--exclude-target", action="append", metavar="SPEC",
+                   help="drop every corpus dataset sharing a source with SPEC (repeatable)")
+
+
 def _load(args, spec=None):
     from .data import load_dataset
 
@@ -438,8 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--encoder-model", default="resnet18",
                    help="classifier trained on the real (GAN-test, default features) and on the synthetic "
                         "images (GAN-train): resnet18|smallcnn|resnet18-cifar|vgg16")
-    q.add_argument("--encoder-epochs", type=int, default=10, help="epochs of the audit's classifiers")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--encoder-epochs", type=POS_INT, default=10, help="epochs of the audit's classifiers")
+    q.add_argument("--seed", type=NONNEG_INT, default=0)
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_audit)
@@ -459,36 +465,32 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_train_generator)
 
     q = sub.add_parser("pretrain-classifier", help="pretrain a resnet18/vgg16 backbone on a public corpus")
-    q.add_argument("--data", help="comma-separated corpus specs (default: the public MedMNIST corpus)")
-    q.add_argument("--exclude-target", action="append", metavar="SPEC",
-                   help="drop every corpus dataset sharing a source with SPEC (repeatable)")
+    _corpus_args(q)
     q.add_argument("--out", required=True, help="FILE.safetensors")
     q.add_argument("--model", default="resnet18", choices=["resnet18", "vgg16", "smallcnn"])
-    q.add_argument("--epochs", type=int, default=5)
-    q.add_argument("--image-size", type=int, default=28)
-    q.add_argument("--batch-size", type=int, default=128)
-    q.add_argument("--lr", type=float, default=1e-3)
-    q.add_argument("--max-per-dataset", type=int, help="cap each dataset's training images (seeded draw)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--epochs", type=POS_INT, default=5)
+    q.add_argument("--image-size", type=POS_INT, default=28)
+    q.add_argument("--batch-size", type=POS_INT, default=128)
+    q.add_argument("--lr", type=POS_FLOAT, default=1e-3)
+    q.add_argument("--max-per-dataset", type=POS_INT, help="cap each dataset's training images (seeded draw)")
+    q.add_argument("--seed", type=NONNEG_INT, default=0)
     q.add_argument("--data-root", default=None)
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_pretrain_classifier)
 
     q = sub.add_parser("pretrain-ddpm", help="pretrain a class-agnostic diffusion model on a public corpus")
-    q.add_argument("--data", help="comma-separated corpus specs (default: the public MedMNIST corpus)")
-    q.add_argument("--exclude-target", action="append", metavar="SPEC",
-                   help="drop every corpus dataset sharing a source with SPEC (repeatable)")
+    _corpus_args(q)
     q.add_argument("--out", required=True, help="MODEL_DIR (a diffusers DDPMPipeline folder + genmix.json)")
-    q.add_argument("--image-size", type=int, default=28)
-    q.add_argument("--channels", type=int, default=1)
+    q.add_argument("--image-size", type=POS_INT, default=28)
+    q.add_argument("--channels", type=POS_INT, default=1)
     q.add_argument("--preset", default="quick", help="ddpm preset: paper|quick")
-    q.add_argument("--steps", type=int)
-    q.add_argument("--batch-size", type=int)
-    q.add_argument("--lr", type=float)
-    q.add_argument("--seed", type=int)
+    q.add_argument("--steps", type=POS_INT)
+    q.add_argument("--batch-size", type=POS_INT)
+    q.add_argument("--lr", type=POS_FLOAT)
+    q.add_argument("--seed", type=NONNEG_INT)
     q.add_argument("--set", action="append", metavar="KEY=VALUE", help="any ddpm setting, e.g. sampling_steps=25")
-    q.add_argument("--max-per-dataset", type=int, help="cap each dataset's training images (seeded draw)")
+    q.add_argument("--max-per-dataset", type=POS_INT, help="cap each dataset's training images (seeded draw)")
     q.add_argument("--data-root", default=None)
     q.add_argument("--device", default=None)
     q.add_argument("--quiet", action="store_true")
@@ -513,11 +515,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", help="corpus specs, comma-separated (default: the public MedMNIST corpus)")
     q.add_argument("--out", required=True, help="MODEL_DIR: a diffusers pipeline folder (rerun to resume)")
     q.add_argument("--exclude-target", help="drop every corpus set sharing a source with this spec")
-    q.add_argument("--image-size", type=int, help="training resolution (default 32)")
-    q.add_argument("--steps", type=int, help="UNet + text-encoder steps (default 3000)")
-    q.add_argument("--vae-steps", type=int, help="autoencoder steps first (default 600)")
-    q.add_argument("--batch-size", type=int)
-    q.add_argument("--seed", type=int)
+    q.add_argument("--image-size", type=POS_INT, help="training resolution (default 32)")
+    q.add_argument("--steps", type=POS_INT, help="UNet + text-encoder steps (default 3000)")
+    q.add_argument("--vae-steps", type=POS_INT, help="autoencoder steps first (default 600)")
+    q.add_argument("--batch-size", type=POS_INT)
+    q.add_argument("--seed", type=NONNEG_INT)
     q.add_argument("--set", action="append", metavar="KEY=VALUE", help="any setting, e.g. caption_dropout=0.1")
     q.add_argument("--data-root", default=None, help="folder of MedMNIST files (default: $GENMIX_DATA_ROOT)")
     q.add_argument("--device", default=None)

@@ -3,39 +3,7 @@ tokenizer written from a local vocab.json + merges.txt, a 2-layer CLIP text enco
 AutoencoderKL and UNet2DConditionModel, random weights. Saved with save_pretrained so the
 textual-inversion code loads it exactly as it loads a real hub pipeline."""
 
-import json
 from pathlib import Path
-
-
-def _bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
-def write_clip_tokenizer_files(folder: Path, words=("tissue", "image", "scan", "medical")):
-    chars = _bytes_to_unicode()
-    vocab = chars + [c + "</w>" for c in chars]
-    merges = []
-    for w in words:  # merge each word into one token, left to right
-        cur = w[0]
-        for i, ch in enumerate(w[1:], start=1):
-            nxt = ch + ("</w>" if i == len(w) - 1 else "")
-            merges.append(f"{cur} {nxt}")
-            cur = cur + nxt
-            if cur not in vocab:
-                vocab.append(cur)
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
-    return len(vocab)
 
 
 def _tiny_vae_unet():
@@ -55,12 +23,14 @@ def _tiny_vae_unet():
 def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
     import torch
     from diffusers import DDPMScheduler, StableDiffusionPipeline
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from genmix.pretrain.t2i import write_tokenizer
 
     folder = Path(folder)
     torch.manual_seed(seed)
-    n = write_clip_tokenizer_files(folder / "_tok")
-    tok = CLIPTokenizer(str(folder / "_tok" / "vocab.json"), str(folder / "_tok" / "merges.txt"))
+    tok = write_tokenizer(folder / "_tok", ["tissue", "image", "scan", "medical"], 77)  # each word one token
+    n = len(tok)
     text = CLIPTextModel(CLIPTextConfig(vocab_size=n, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                         num_attention_heads=4, max_position_embeddings=77,
                                         bos_token_id=n - 2, eos_token_id=n - 1, pad_token_id=n - 1))
