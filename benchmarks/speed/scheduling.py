@@ -12,6 +12,13 @@ Run: python benchmarks/speed/scheduling.py
 --config CONFIG --seeds 0,1,2 --workers 2: the task graph against the old stage-by-stage order
 (``--schedule stages``) on a real grid, same machine, same run, fresh EXP_DIRs (expensive: two
 whole grids). Run: python benchmarks/speed/scheduling.py --config configs/breastmnist.yaml --seeds 0,1,2,3,4
+
+--replay EXP_DIR --workers 2: the same comparison without running the grid twice. A finished grid's
+units (plan.json, with their dependencies) and each unit's measured wall time (units/*/wall.json)
+go through the real scheduler (genmix.experiment.graph.run_graph, both orders) on a virtual clock
+with W workers: each unit takes its measured time. Cheap (no unit runs); it assumes a unit's time
+does not depend on what runs beside it, which holds for 1-thread workers on separate cores.
+Run: python benchmarks/speed/scheduling.py --replay runs/bench-breastmnist --workers 2
 """
 
 import argparse
@@ -88,13 +95,82 @@ def graph_vs_stages(config: str, seeds: str, workers: int, out: str):
         "command": f"python benchmarks/speed/scheduling.py --config {config} --seeds {seeds} --workers {workers}"})
 
 
+class VirtualClockBackend:
+    """A run_graph backend that runs nothing: a submitted unit ends ``durations[id]`` seconds later on
+    a virtual clock; ``wait`` advances the clock to the earliest end among the running units."""
+
+    def __init__(self, workers: int, durations: dict):
+        self.capacity, self.durations, self.now, self.n = workers, durations, 0.0, 0
+        self.busy_s = 0.0
+
+    def submit(self, execute, unit, exp):
+        self.n += 1
+        self.busy_s += self.durations[unit["id"]]
+        return (self.now + self.durations[unit["id"]], self.n)
+
+    def wait(self, handles):
+        first = min(handles)
+        self.now = first[0]
+        return [(first, None)]
+
+    def close(self, cancel=False):
+        pass
+
+
+def replay(exp_dir: str, workers: int):
+    import json
+
+    from genmix.experiment.graph import flatten_units, run_graph
+
+    exp = Path(exp_dir)
+    plan = json.loads((exp / "plan.json").read_text())
+    units = [u for u in flatten_units(plan["units"]) if u.get("status") != "not run" and "dir" in u]
+    durations, missing = {}, []
+    for u in units:
+        wf = exp / "units" / Path(u["dir"]).name / "wall.json"
+        if wf.is_file():
+            durations[u["id"]] = json.loads(wf.read_text())["wall_s"]
+        else:
+            missing.append(u["id"])
+    if missing:
+        raise SystemExit(f"{exp_dir}: {len(missing)} units have no wall.json (grid not finished?), e.g. {missing[0]}")
+    res = {}
+    tmp = Path(tempfile.mkdtemp(prefix="genmix-replay-"))
+    try:
+        for schedule in ("graph", "stages"):
+            backend = VirtualClockBackend(workers, durations)
+            ran = run_graph(units, tmp, backend, None, lambda u: False, lambda u: None, lambda *a: None,
+                            progress=False, schedule=schedule)
+            assert len(ran) == len(units)
+            res[schedule] = backend.now
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    kinds = {}
+    for u in units:
+        kinds[u["kind"]] = kinds.get(u["kind"], 0) + durations[u["id"]]
+    name = exp.name.removeprefix("bench-")
+    save(f"speed_scheduling_replay_{name}", {
+        "benchmark": "task graph vs stage-by-stage order, replayed on a virtual clock with each unit's measured "
+                     "wall time (genmix.experiment.graph.run_graph, both orders)",
+        "exp_dir": exp_dir, "units": len(units), "workers": workers,
+        "unit_seconds_by_kind": {k: round(v, 1) for k, v in kinds.items()},
+        "lower_bound_s": round(max(sum(durations.values()) / workers, 0), 1),
+        "graph_s": round(res["graph"], 1), "stages_s": round(res["stages"], 1),
+        "ratio_graph_over_stages": round(res["graph"] / res["stages"], 3),
+        "command": f"python benchmarks/speed/scheduling.py --replay {exp_dir} --workers {workers}"})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", help="compare --schedule graph vs stages on this grid (expensive)")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="runs/bench-scheduling")
+    ap.add_argument("--replay", metavar="EXP_DIR", help="replay a finished grid's measured unit times through both "
+                                                         "orders on a virtual clock (cheap)")
     a = ap.parse_args()
+    if a.replay:
+        return replay(a.replay, a.workers)
     import torch
 
     torch.set_num_threads(1)

@@ -236,3 +236,61 @@ def test_a_failing_classifier_run_is_reported_not_run_and_the_grid_still_finishe
     assert rows["GenMix (DCGAN)"]["status"] == "not run"
     assert "training diverged" in rows["GenMix (DCGAN)"]["reason"]
     assert run_experiment(cfg, tmp_path / "exp", progress=False, cpus_per_unit=1) == []  # failed unit is finished
+
+
+DRIVER = """
+import sys, time
+from pathlib import Path
+from genmix.experiment.graph import LocalBackend, run_graph
+
+def slow(unit, threads, progress):
+    time.sleep(300)
+
+if __name__ == "__main__":
+    exp = Path(sys.argv[1])
+    units = [{"kind": "clf", "id": f"clf-{i}", "dir": str(exp / str(i))} for i in range(2)]
+    run_graph(units, exp, LocalBackend(2, threads=1), slow, lambda u: False, lambda u: None, lambda *a: None,
+              progress=False)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state  # a zombie has exited (its new parent has not reaped it yet)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_worker_processes_exit_when_the_driver_is_killed(tmp_path):
+    """kill -9 of the driver alone (not its process group): its workers stop within seconds instead of
+    finishing their units beside a rerun that would run the same units."""
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen([sys.executable, str(script), str(exp)], env=env, start_new_session=True)
+    pids = []
+    try:
+        deadline = time.time() + 120
+        while len(pids) < 2 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            log = exp / "units.log"
+            lines = log.read_text().splitlines() if log.is_file() else []
+            pids = [int(line.rsplit("pid=", 1)[1]) for line in lines if line.startswith("start ")]
+        assert len(pids) == 2, "the two workers did not start"
+        assert all(_alive(p) for p in pids)
+        os.kill(proc.pid, signal.SIGKILL)  # the driver only
+        proc.wait()
+        deadline = time.time() + 20
+        while any(_alive(p) for p in pids) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(p) for p in pids), "a worker outlived its driver"
+    finally:
+        for p in [proc.pid, *pids]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass

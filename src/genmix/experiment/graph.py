@@ -136,6 +136,20 @@ def log_line(exp: Path, line: str):
         f.write(line + "\n")
 
 
+def exit_with_parent(parent: int, every: float = 0.5):
+    """Worker initializer: when the driver dies (killed, even with SIGKILL), its worker processes exit
+    within ``every`` seconds instead of finishing their units beside a restarted driver that would
+    run the same units into the same folders."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="genmix-exit-with-parent", daemon=True).start()
+
+
 def run_unit(execute: Callable, unit: dict, threads: int | None, device: str | None, exp: str):
     """Worker entry point: record the start (host, pid) in units.log, then run the unit on ``device``.
 
@@ -160,7 +174,8 @@ class LocalBackend:
     Each worker runs ``threads`` (default ``cores // workers``) torch threads. Torch's CPU kernels
     sum in an order that depends on the thread count, so byte-identical results across worker
     counts need the same ``threads`` (``--cpus-per-unit``). With several CUDA devices and no
-    GENMIX_DEVICE override, every unit gets its own GPU (the least busy one) for its run."""
+    GENMIX_DEVICE override, every unit gets its own GPU (the least busy one) for its run. Worker
+    processes exit when the driver dies (see :func:`exit_with_parent`)."""
 
     def __init__(self, workers: int = 1, threads: int | None = None):
         self.workers = max(1, int(workers))
@@ -197,7 +212,8 @@ class LocalBackend:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                            initializer=exit_with_parent, initargs=(os.getpid(),))
         fut = self.pool.submit(run_unit, execute, unit, self.threads, device, str(exp))
         fut.gpu = gpu
         return fut
