@@ -28,6 +28,33 @@ def test_organamnist_fll3_exact_counts(medmnist_root):
     assert (again["train"].images == ds["train"].images).all()
 
 
+@pytest.mark.parametrize("name,flag", [("pneumoniamnist-small", "pneumoniamnist"),
+                                       ("bloodmnist-small", "bloodmnist")])
+def test_small_subsets_draw_from_the_official_train_split_only(medmnist_root, name, flag):
+    """Class-stratified draw of the training split (official proportions within one image per
+    class), official validation and test splits whole, every training image from the official
+    train split and none repeated."""
+    root = medmnist_root(flag)
+    full = load_dataset(f"medmnist:{flag}", root)
+    ds = load_dataset(name, root)
+    k = full.num_classes
+    assert ds.class_names == full.class_names and ds.channels == full.channels
+    def picked(split):
+        assert all(src.split("/")[-2] == split for src in ds[split].sources)
+        index = [int(src.rsplit("/", 1)[1]) for src in ds[split].sources]
+        assert len(set(index)) == len(index)
+        assert (full[split].images[index] == ds[split].images).all()
+        assert (full[split].labels[index] == ds[split].labels).all()
+        return index
+
+    for split in ("val", "test"):
+        assert sorted(picked(split)) == list(range(len(full[split])))
+    small, big = ds["train"].counts(k), full["train"].counts(k)
+    frac = sum(small) / sum(big)
+    assert 0.05 < frac < 0.2 and sum(small) >= 600 and len(picked("train")) == sum(small)
+    assert all(abs(s - b * frac) <= 1 for s, b in zip(small, big))
+
+
 def test_missing_file_names_file_url_and_md5(tmp_path):
     with pytest.raises(GenmixError) as e:
         load_dataset("medmnist:dermamnist", tmp_path)

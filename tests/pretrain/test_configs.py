@@ -20,7 +20,9 @@ def test_benchmark_configs_run_textual_inversion_on_a_model_without_their_source
     from genmix.corpus import PUBLIC_CORPUS
     from genmix.pretrain.t2i import resolve_corpus
 
-    for name, source in (("breastmnist", "medmnist:breastmnist"), ("organamnist-fll3", "medmnist:organamnist")):
+    for name, source in (("breastmnist", "medmnist:breastmnist"), ("organamnist-fll3", "medmnist:organamnist"),
+                         ("pneumoniamnist-small", "medmnist:pneumoniamnist"),
+                         ("bloodmnist-small", "medmnist:bloodmnist")):
         cfg = load_config(CONFIGS / f"{name}.yaml")
         assert cfg["generators"]["textual-inversion"]["pretrained"] == f"models/t2i-{name}"
         corpus, excluded = resolve_corpus(PUBLIC_CORPUS, cfg["data"])  # what the documented command trains on

@@ -9,7 +9,8 @@ Automatic splits are stratified and patient-grouped; leakage between splits is r
 (see ``splitting`` and ``leakage``); ``write_split_manifest`` writes the resolved split.
 - ``simulated:fll[@size]``     embedded simulated focal-liver-lesion CT patches (not real data)
 - ``synthetic:<dir>``          a folder written by ``genmix synthesize`` (reads its manifest)
-- ``organamnist-fll3`` (or ``named:organamnist-fll3``)  shipped derived subsets
+- ``organamnist-fll3``, ``pneumoniamnist-small``, ``bloodmnist-small`` (or ``named:<name>``)
+                               shipped derived subsets (``subsets.NAMED``)
 - ``subset:<file.yaml>``       a derived subset: base, classes, counts, seed
 """
 
