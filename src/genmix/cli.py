@@ -35,7 +35,7 @@ def _number(kind, lo=None, lo_open=False, hi=None, hi_open=False, what=None):
     return parse
 
 
-def _int_list(lo=0):
+def _int_list(lo=0, unique=False):
     def parse(text):
         try:
             vals = [int(v) for v in text.split(",")]
@@ -43,6 +43,8 @@ def _int_list(lo=0):
             raise argparse.ArgumentTypeError(f"must be comma-separated integers, e.g. 0,1,2, got '{text}'") from None
         if any(v < lo for v in vals):
             raise argparse.ArgumentTypeError(f"must be integers >= {lo}, got '{text}'")
+        if unique and len(set(vals)) != len(vals):
+            raise argparse.ArgumentTypeError(f"lists a value more than once: '{text}'")
         return vals
     return parse
 
@@ -411,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("run", help="run an experiment config: generators, syntheses, all rows, tables, figures")
     q.add_argument("config")
     q.add_argument("--out", required=True, help="EXP_DIR (finished units there are reused)")
-    q.add_argument("--seeds", type=_int_list(0), help="comma-separated seeds (default: the config's)")
+    q.add_argument("--seeds", type=_int_list(0, unique=True), help="comma-separated seeds (default: the config's)")
     q.add_argument("--workers", type=POS_INT, default=1, help="parallel worker processes")
     q.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local worker processes (default) or a Ray cluster (pip install 'genmix[ray]')")

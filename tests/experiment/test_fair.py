@@ -2,6 +2,7 @@
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,6 +119,25 @@ def test_select_val_chooses_on_validation_and_the_test_split_never_matters(grid)
         other["label"]
 
 
+def test_a_failed_candidate_makes_the_selected_row_not_run_with_its_reason(grid, tmp_path):
+    cfg, exp = grid
+    p = json.loads((exp / "plan.json").read_text())
+    cand = p["select"][0]["candidates"][-1]
+    broken = tmp_path / "failed-unit"
+    broken.mkdir()
+    (broken / "FAILED.json").write_text(json.dumps({"reason": "classifier training diverged (loss nan) at step 3"}))
+    units = [{**u, "dir": str(broken)} if u["id"] == cand["unit"] else u for u in p["units"]["clf"]]
+    try:
+        write_results(exp, {**p, "units": {**p["units"], "clf": units}})
+        row = next(r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (DCGAN, selected)")
+        assert row["status"] == "not run"
+        assert row["reason"] == "a candidate could not run: classifier training diverged (loss nan) at step 3"
+        assert not row.get("f1_macro")  # no test score from any candidate
+    finally:
+        write_results(exp, p)
+    assert next(r for r in _rows(exp / "results.csv") if r["row"] == "GenMix (DCGAN, selected)")["status"] == "done"
+
+
 def test_bad_select_rows_are_clear_errors(tmp_path):
     bad = {"augment": "genmix", "generator": "dcgan", "select": "val", "candidates": {"alpha": [0]}}
     with pytest.raises(Exception, match=r"rows\[1\]\.candidates\.alpha\[0\]: must be > 0, got 0"):
@@ -201,3 +221,43 @@ def test_verdict_words_numbers_and_audit_pointer(tmp_path):
     assert "equal-budget Baseline" in lines[0]
     (tmp_path / "plan.json").write_text(json.dumps({"budget": {"mode": "per-epoch"}}))
     assert "budgets differ between rows" in verdict(table, tmp_path)[0]
+
+
+def test_verdict_says_when_it_falls_back_to_the_fixed_row_and_when_replicates_are_unpaired(tmp_path):
+    base = {"row": "Baseline", "augment": "none", "generator": "", "status": "done", "f1_macro_mean": 0.7,
+            "accuracy_mean": 0.8, "n_seeds": 5}
+    pending = {"row": "GenMix (DCGAN, selected)", "augment": "genmix", "generator": "dcgan", "select": "val",
+               "status": "not run", "reason": "a candidate could not run: diverged"}
+    fixed = {**_entry("GenMix (DCGAN)", "dcgan", 0.01, 0.5), "n_seeds": 4, "n_paired": 4}
+    line = verdict([base, fixed, pending], tmp_path)[2]
+    assert line.startswith("- DCGAN: **GenMix (DCGAN) is indistinguishable from Baseline**")
+    assert "(GenMix (DCGAN, selected) has no finished run — a candidate could not run: diverged — so this is the " \
+           "fixed-setting row.)" in line
+    assert "the F1 means are over 4 and 5 replicates, ΔF1 over the 4 paired" in line
+    done = {**_entry("GenMix (DCGAN, selected)", "dcgan", 0.04, 0.01, "val")}
+    line = verdict([{**base}, fixed, done], tmp_path)[2]
+    assert "GenMix (DCGAN, selected) beats Baseline" in line and "fixed-setting" not in line and "over 5 and" not in line
+
+
+def test_a_comparison_without_test_predictions_stays_in_the_holm_family(grid):
+    from genmix.experiment.report import load_table
+
+    cfg, exp = grid
+    before = {e["row"]: e for e in load_table(exp)}
+    family = int(before["GenMix (DCGAN)"]["holm_family"])
+    assert family == 6  # 3 rows compared with Baseline x (accuracy, macro-F1)
+    p = json.loads((exp / "plan.json").read_text())
+    unit = next(u for u in p["units"]["clf"] if u["row"] == "DCGAN (50%)")
+    f = Path(unit["dir"]) / "predictions_test.csv"
+    f.rename(f.with_suffix(".bak"))
+    try:
+        after = {e["row"]: e for e in build_tables(exp)}
+        row = after["DCGAN (50%)"]
+        assert row["p_holm_f1_macro"] == 1.0 and "delta_f1_macro_holm_low" not in row
+        assert row["delta_interval"] == "t (predictions missing)"
+        assert after["GenMix (DCGAN)"]["holm_family"] == family  # the family did not shrink
+        assert after["GenMix (DCGAN)"]["p_holm_f1_macro"] >= before["GenMix (DCGAN)"]["p_holm_f1_macro"] - 1e-12
+    finally:
+        f.with_suffix(".bak").rename(f)
+        build_tables(exp)
+

@@ -188,6 +188,10 @@ def build_tables(exp: Path) -> list[dict]:
                         entry.update({f"delta_{m}_ci_low": float(lo), f"delta_{m}_ci_high": float(hi),
                                       f"p_boot_{m}": bootstrap_p(dist)})
                         diffs[(name, m)] = dist
+                    else:  # a run's predictions are missing: no bootstrap, but the comparison stays in the family
+                        diffs[(name, m)] = None
+                        entry[f"p_boot_{m}"] = 1.0
+                        entry["delta_interval"] = "t (predictions missing)"
                     if len(d) > 1:
                         from scipy.stats import ttest_rel
 
@@ -210,10 +214,12 @@ def build_tables(exp: Path) -> list[dict]:
         adj = holm(raw)
         for rank, i in enumerate(np.argsort(raw, kind="stable")):
             n, m = keys[i]
+            by_name[n][f"p_holm_{m}"] = float(adj[i])
+            if diffs[keys[i]] is None:
+                continue  # counted in the family (p = 1), no interval to widen
             a = LEVEL / (len(keys) - rank)
             lo, hi = np.percentile(diffs[keys[i]], [100 * a / 2, 100 * (1 - a / 2)])
-            by_name[n].update({f"p_holm_{m}": float(adj[i]), f"delta_{m}_holm_low": float(lo),
-                               f"delta_{m}_holm_high": float(hi)})
+            by_name[n].update({f"delta_{m}_holm_low": float(lo), f"delta_{m}_holm_high": float(hi)})
         for e in table:
             e["holm_family"] = len(keys) if "p_holm_f1_macro" in e or "p_holm_accuracy" in e else ""
     info = {"budget": plan.get("budget"), "replicate": plan.get("replicate", "classifier"),
@@ -237,6 +243,15 @@ def load_table(exp_dir) -> list[dict]:
                 e[k] = v
         out.append(e)
     return out
+
+
+def _unpaired_note(e: dict, base: dict) -> str:
+    """When a row or Baseline has replicates the other lacks, the two F1 means are over different sets."""
+    vals = [x.get(k) for x, k in ((e, "n_seeds"), (base, "n_seeds"), (e, "n_paired"))]
+    if any(v in ("", None) for v in vals):
+        return ""
+    n, b, paired = (int(float(v)) for v in vals)
+    return "" if n == b == paired else f"; the F1 means are over {n} and {b} replicates, ΔF1 over the {paired} paired"
 
 
 def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
@@ -265,8 +280,11 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
     for g in gens:
         disp = DISPLAY.get(g, g)
         cands = [e for e in table if e.get("augment") == "genmix" and e.get("generator") == g]
-        e = next((c for c in cands if c.get("select") and c.get("status") == "done"), None) or \
-            next((c for c in cands if c.get("status") == "done"), None)
+        sel = next((c for c in cands if c.get("select")), None)
+        e = sel if sel is not None and sel.get("status") == "done" else \
+            next((c for c in cands if not c.get("select") and c.get("status") == "done"), None)
+        instead = "" if sel is None or e is sel or e is None else \
+            f" ({sel['row']} has no finished run — {sel.get('reason') or sel.get('status')} — so this is the fixed-setting row.)"
         if base is None:
             lines.append(f"- {disp}: no verdict — the Baseline row has no finished run.")
             continue
@@ -276,16 +294,21 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
             continue
         d, p = num(e, "delta_f1_macro_mean"), num(e, "p_holm_f1_macro")
         lo, hi = num(e, "delta_f1_macro_holm_low"), num(e, "delta_f1_macro_holm_high")
+        kind = "Holm-adjusted interval"
+        if lo is None:  # predictions missing: no bootstrap; the paired t-interval, and p = 1 in the family
+            lo, hi, kind = num(e, "delta_f1_macro_ci_low"), num(e, "delta_f1_macro_ci_high"), \
+                "paired t-interval (test predictions missing)"
         if p < level and d > 0:
             word = "beats Baseline"
         elif p < level and d < 0:
             word = "is worse than Baseline"
         else:
             word = "is indistinguishable from Baseline"
-        line = (f"- {disp}: **{e['row']} {word}** — ΔF1 {100 * d:+.1f} points, Holm-adjusted interval "
-                f"[{100 * lo:+.1f}, {100 * hi:+.1f}], Holm p = {p:.3g} (F1 {100 * num(e, 'f1_macro_mean'):.1f} vs "
+        span = "n/a" if lo is None else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+        line = (f"- {disp}: **{e['row']} {word}** — ΔF1 {100 * d:+.1f} points, {kind} "
+                f"{span}, Holm p = {p:.3g} (F1 {100 * num(e, 'f1_macro_mean'):.1f} vs "
                 f"{100 * num(base, 'f1_macro_mean'):.1f}, {int(num(e, 'n_paired') or num(e, 'n_seeds'))} paired "
-                f"replicate(s)).")
+                f"replicate(s){_unpaired_note(e, base)}).{instead}")
         if audit is not None:
             acc = audit.get(g)
             ref = num(base, "accuracy_mean")

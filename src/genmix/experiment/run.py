@@ -409,13 +409,15 @@ def write_results(exp: Path, p: dict) -> Path:
     for sel in p.get("select", []):
         cands = [{**c, "dir": by_id[c["unit"]]["dir"]} for c in sel["candidates"] if c.get("unit")]
         missing = [c for c in sel["candidates"] if not c.get("unit")]
-        statuses = [by_id[c["unit"]]["status"] for c in cands]
+        # a candidate that could not run (planned so, or its training failed): the row cannot be chosen
+        why_not = [by_id[c["unit"]]["reason"] if by_id[c["unit"]]["status"] == "not run"
+                   else _failed(by_id[c["unit"]]) for c in cands]
+        why_not = [w for w in why_not if w]
         chosen = None
         base = {"row": sel["row"], "augment": "", "generator": sel.get("generator") or "", "ratio": "", "alpha": "",
                 "seed": sel["seed"], "unit": ""}
-        if missing or "not run" in statuses:
-            why = missing[0]["reason"] if missing else next(by_id[c["unit"]]["reason"] for c in cands
-                                                            if by_id[c["unit"]]["status"] == "not run")
+        if missing or why_not:
+            why = missing[0]["reason"] if missing else why_not[0]
             rows.append({**base, "status": "not run", "reason": f"a candidate could not run: {why}"})
         else:
             chosen = choose_on_validation(cands)

@@ -76,7 +76,14 @@ def _seeds(v):
     return v
 
 
-Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), BeforeValidator(_seeds)]
+def _unique(v):
+    dup = sorted({s for s in v if v.count(s) > 1})
+    if dup:  # a repeated seed would count one replicate twice in every mean, interval and test
+        raise PydanticCustomError("genmix_seeds", "seed {d} is listed more than once", {"d": dup[0]})
+    return v
+
+
+Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), BeforeValidator(_seeds), AfterValidator(_unique)]
 Epoch = Literal["pool", "real"]
 
 
