@@ -203,6 +203,18 @@ def _entry(row, gen, d, p, select=""):
             "delta_f1_macro_holm_high": d + 0.02, "f1_macro_mean": 0.7 + d, "n_paired": 5, "n_seeds": 5}
 
 
+def _audit_csv(path, rows):
+    """audit.csv as genmix.audit.experiment writes it (its real header), with the GAN-test columns filled."""
+    from genmix.audit import COLUMNS
+
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["synthesis", "generator", "ratio", "balance", *COLUMNS])
+        for sid, g, c, acc, floor in rows:
+            vals = {"class": c, "gan_test": acc, "gan_test_floor": floor}
+            w.writerow([sid, g, 0.5, False, *[vals.get(k, "") for k in COLUMNS]])
+
+
 def test_verdict_words_numbers_and_audit_pointer(tmp_path):
     base = {"row": "Baseline", "augment": "none", "generator": "", "status": "done", "f1_macro_mean": 0.7,
             "accuracy_mean": 0.8}
@@ -214,10 +226,17 @@ def test_verdict_words_numbers_and_audit_pointer(tmp_path):
     assert "DCGAN: **GenMix (DCGAN, selected) beats Baseline** — ΔF1 +4.0 points" in text  # the selected row
     assert "Diffusion: **GenMix (Diffusion) is indistinguishable from Baseline**" in text
     assert "StyleGAN: **GenMix (StyleGAN) is worse than Baseline**" in text and "audit" not in text
-    (tmp_path / "audit.csv").write_text("generator,gan_test_accuracy\ndcgan,0.35\nddpm,0.79\n")
+    _audit_csv(tmp_path / "audit.csv", [  # two DCGAN replicates: its rare class is labelled wrong in both
+        ("s1", "dcgan", "rare", 0.10, 0.40), ("s1", "dcgan", "common", 0.99, 0.97), ("s1", "dcgan", "overall", 0.8, 0.8),
+        ("s2", "dcgan", "rare", 0.30, 0.40), ("s2", "dcgan", "common", 0.95, 0.97), ("s2", "dcgan", "overall", 0.8, 0.8),
+        ("s3", "ddpm", "rare", 0.35, 0.40), ("s3", "ddpm", "common", 0.90, 0.97), ("s3", "ddpm", "overall", 0.3, 0.8),
+        ("s4", "stylegan2", "rare", float("nan"), 0.40)])
     lines = verdict(table, tmp_path)
-    assert "unfaithful to their labels — see audit.csv" in lines[2]
+    assert "unfaithful to their labels — see audit.csv (GAN-test accuracy on rare 0.20, below 0.8 x the 0.40 " \
+           "of real test images" in lines[2]
+    # per class, not overall: DDPM's classes are within 0.8 x their floors (0.35 vs 0.32, 0.90 vs 0.78)
     assert "unfaithful" not in lines[3] and "see audit.csv" in lines[3]
+    assert "unfaithful" not in lines[4]  # a class without synthetic images (NaN) is not read as low
     assert "equal-budget Baseline" in lines[0]
     (tmp_path / "plan.json").write_text(json.dumps({"budget": {"mode": "per-epoch"}}))
     assert "budgets differ between rows" in verdict(table, tmp_path)[0]

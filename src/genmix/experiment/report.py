@@ -310,32 +310,43 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
                 f"{100 * num(base, 'f1_macro_mean'):.1f}, {int(num(e, 'n_paired') or num(e, 'n_seeds'))} paired "
                 f"replicate(s){_unpaired_note(e, base)}).{instead}")
         if audit is not None:
-            acc = audit.get(g)
-            ref = num(base, "accuracy_mean")
-            if acc is not None and ref is not None and acc < AUDIT_LOW * ref:
-                line += (f" Synthetic images may be unfaithful to their labels — see audit.csv (GAN-test accuracy "
-                         f"{acc:.2f} < {AUDIT_LOW} x Baseline's test accuracy {ref:.2f}).")
+            low = audit.get(g)
+            if low:
+                c, acc, floor = low
+                line += (f" Synthetic images may be unfaithful to their labels — see audit.csv (GAN-test accuracy on "
+                         f"{c} {acc:.2f}, below {AUDIT_LOW} x the {floor:.2f} of real test images, mean over "
+                         f"this generator's syntheses).")
             else:
                 line += " Synthetic-data audit: see audit.csv."
         lines.append(line)
     return lines
 
 
-AUDIT_LOW = 0.8  # GAN-test accuracy below this fraction of the Baseline's real test accuracy counts as low
+AUDIT_LOW = 0.8  # a class's GAN-test accuracy below this fraction of its floor (real test images) counts as low
 
 
 def _read_audit(path: Path) -> dict | None:
-    """generator -> gan_test_accuracy from audit.csv (None when the file is absent)."""
+    """generator -> (class, GAN-test accuracy, floor) of its class furthest below ``AUDIT_LOW`` x the floor
+    (the same real-train classifier on the real test images of that class), each the mean over the generator's
+    syntheses (one per replicate); None for a generator with no such class; None when audit.csv is absent."""
     if not path.is_file():
         return None
-    out = {}
+    acc: dict = {}
     with open(path) as f:
         for r in csv.DictReader(f):
-            g = r.get("generator") or next(iter(r.values()), "")
-            try:
-                out[g] = float(r.get("gan_test_accuracy", ""))
-            except ValueError:
+            if r.get("class") == "overall":
                 continue
+            try:
+                a, fl = float(r["gan_test"]), float(r["gan_test_floor"])
+            except (KeyError, ValueError):
+                continue
+            if a == a and fl == fl:  # not NaN (a class without synthetic images has none)
+                acc.setdefault(r["generator"], {}).setdefault(r["class"], []).append((a, fl))
+    out = {}
+    for g, by_class in acc.items():
+        means = {c: (sum(a for a, _ in v) / len(v), sum(f for _, f in v) / len(v)) for c, v in by_class.items()}
+        low = [(a / fl, c, a, fl) for c, (a, fl) in means.items() if fl > 0 and a < AUDIT_LOW * fl]
+        out[g] = min(low)[1:] if low else None
     return out
 
 
