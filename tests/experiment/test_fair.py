@@ -280,3 +280,11 @@ def test_a_comparison_without_test_predictions_stays_in_the_holm_family(grid):
         f.with_suffix(".bak").rename(f)
         build_tables(exp)
 
+
+
+def test_verdict_without_test_predictions_names_the_paired_t_interval(tmp_path):
+    base = {"row": "Baseline", "augment": "none", "generator": "", "status": "done", "f1_macro_mean": 0.7}
+    e = {**_entry("GenMix (DCGAN)", "dcgan", 0.01, 1.0), "delta_f1_macro_ci_low": -0.03, "delta_f1_macro_ci_high": 0.05}
+    del e["delta_f1_macro_holm_low"], e["delta_f1_macro_holm_high"]
+    line = verdict([base, e], tmp_path)[2]
+    assert "ΔF1 +1.0 points, paired t-interval (test predictions missing) [-3.0, +5.0], Holm p = 1" in line
