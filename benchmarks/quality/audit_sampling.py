@@ -59,17 +59,18 @@ def main():
                               encoder_model=a.encoder_model, encoder_epochs=a.encoder_epochs,
                               classifier_dir=out / "classifiers", progress=True)
         result[f"{sampler}-{steps}"] = {"sampling_s": round(t_sample, 1), "encoder": res["encoder"]["description"],
-                                        "rows": [{"class": r["class"], "n": r["n_synthetic"],
+                                        "rows": [{"class": r["class"], "n": r["n_synthetic"], "m": r["n_realism"],
                                                   **{k: r[k] for k in KEYS}} for r in res["rows"]]}
-    lines = ["| Sampler | Class | n | FD [floor] | KID [floor] | Prec | Rec | Dens | Cov | GAN-test [floor] | "
-             "GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| Sampler | Class | n | m | FD [floor] | KID [floor] | Prec | Rec | Dens | Cov | GAN-test [floor] | "
+             "GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def f(v, fmt=".3g"):
         return "–" if v is None else format(v, fmt)
 
     for name, r in result.items():
         for row in r["rows"]:
-            lines.append(f"| {name} | {row['class']} | {row['n']} | {f(row['fd'])} [{f(row['fd_floor'])}] | "
+            lines.append(f"| {name} | {row['class']} | {row['n']} | {row['m']} | "
+                         f"{f(row['fd'])} [{f(row['fd_floor'])}] | "
                          f"{f(row['kid'])} [{f(row['kid_floor'])}] | {f(row['precision'], '.2f')} | "
                          f"{f(row['recall'], '.2f')} | {f(row['density'], '.2f')} | {f(row['coverage'], '.2f')} | "
                          f"{f(row['gan_test'], '.2f')} [{f(row['gan_test_floor'], '.2f')}] | "

@@ -3,6 +3,7 @@ returns training images, held-out real images (validation split), and uniform no
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -120,6 +121,7 @@ def test_a_backbone_file_can_be_the_feature_encoder(audits, tmp_path):
     torch.save(resnet18(weights=None).state_dict(), w)
     r = audit_synthetic(tmp / "copies", ds, tmp_path / "a", features=w, classifier_dir=tmp / "classifiers", **KW)
     assert r["encoder"]["kind"] == "file" and r["encoder"]["model"] == "resnet18"
+    assert r["floor_split"] == "train"  # a backbone from elsewhere never saw the training images
     assert str(w) in r["encoder"]["description"] and len(r["encoder"]["sha256_16"]) == 16
     o, o_trained = _overall(r), _overall(res["copies"])
     assert o["fd"] != o_trained["fd"]  # another feature space
@@ -149,3 +151,34 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(audits, tmp_path, caps
                  "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "w.pth: " in err and "pickled" in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_floor_is_unseen_real_data_of_the_same_size_and_overall_fidelity_is_per_class(audits, tmp_path):
+    """The floor comes from the validation split (the encoder trained on the training split), at as many
+    images per class as the synthetic value it is compared with; a class with no synthetic image keeps
+    its floor images; the near-copy threshold is set on validation; overall class fidelity is balanced."""
+    from genmix.audit.memorisation import K, calibrated, nearest, pixel_vectors, threshold
+
+    _, tmp, ds = audits
+    tr, va = ds["train"], ds["val"]
+    n_val = torch.bincount(va.labels, minlength=2).tolist()  # [21, 57]
+    ci = per_class_pick(tr, 30, seed=7)[:30]  # 30 malignant training images, no benign one
+    d = write_synth_dir(tmp_path / "one-class", tr.images[ci], tr.labels[ci], ds.class_names)
+    r = audit_synthetic(d, ds, tmp_path / "a", classifier_dir=tmp_path / "clf", **{**KW, "samples_per_class": None})
+    assert r["floor_split"] == "val" and "real val images" in r["floor"]
+    mal, ben, o = r["rows"]
+    assert (mal["n_synthetic"], mal["n_realism"]) == (30, min(30, n_val[0]))  # realism size-matched to the floor
+    assert (ben["n_synthetic"], ben["n_realism"]) == (0, 0) and math.isnan(ben["fd"]) and ben["fd_floor"] > 0
+    assert o["n_realism"] == mal["n_realism"]
+    # the overall floor still holds every class: it differs from the malignant-only floor
+    assert o["fd_floor"] != pytest.approx(mal["fd_floor"])
+    # overall GAN-test / GAN-train: means over classes, value and floor alike
+    assert o["gan_test"] == mal["gan_test"] and o["gan_test_floor"] == mal["gan_test_floor"]
+    assert o["gan_train"] == pytest.approx((mal["gan_train"] + ben["gan_train"]) / 2)
+    assert o["gan_train_floor"] == pytest.approx((mal["gan_train_floor"] + ben["gan_train_floor"]) / 2)
+    # the near-copy threshold comes from validation -> train distances, not from the test images
+    xtr, _ = tr.batch(slice(None))
+    xva, _ = va.batch(slice(None))
+    v = calibrated(*nearest(pixel_vectors(xva), pixel_vectors(xtr), K)[::2])
+    assert r["memorisation"]["near_copy_threshold"] == pytest.approx(threshold(v))
+    assert o["near_copies"] == 30 and o["memorising"]

@@ -10,12 +10,23 @@ Per class and overall, on domain features (:mod:`.features`; the encoder used is
   distance of Carlini et al. 2023 (:mod:`.memorisation`).
 
 Reference and floors. Realism is measured against the real *test* split (reporting only; nothing
-is chosen on it). Per class c, n_c = min(synthetic_c, train_c, samples_per_class) synthetic images
-and, for the floor, n_c real *training* images are drawn (seeded); the floor is the same metric
-of those real training images against the same reference, so a value "at the floor" means "as
-close to held-out real data as real data of the same size is". GAN-test's floor is the real-train
-classifier on the test split; GAN-train's floor is a classifier trained on those n_c real training
-images per class, on the validation split.
+is chosen on it). The floor is the same metric of *real images the feature encoder never saw*
+against the same reference: the validation split when the encoder was trained on the training
+split (the default), the training split when the features come from a file (a backbone
+pretrained elsewhere). Per class c, the synthetic set is drawn down (seeded) to
+n_c = min(synthetic_c, train_c, samples_per_class) images for class fidelity and memorisation,
+and realism (FD, KID, PRDC) compares m_c = min(n_c, floor_c) of them with m_c floor images, so
+value and floor have the same size (FD is biased by sample size). A class with no synthetic image
+keeps its real floor images, so the overall floor covers every class. A value "at the floor"
+means "as close to held-out real data as unseen real data of the same size is".
+GAN-test's floor is the real-train classifier on the test split; GAN-train's floor is a
+classifier trained on n_c real training images per class, on the validation split. Overall class
+fidelity is the mean over classes (balanced accuracy), for the value and its floor alike, over the
+classes the synthetic set has (GAN-test) or the validation split has (GAN-train).
+
+Near-copies: the threshold is set on the *validation* split (1st percentile of its calibrated
+distances to the training split); the held-out baseline rate is measured on the test split at that
+threshold (about 1 % in expectation, not by construction).
 
 Outputs in AUDIT_DIR: ``audit.json`` (everything, with the encoder and thresholds),
 ``audit.csv`` (one row per class + ``overall``), ``worst_pairs.png``, and the cached classifiers
@@ -32,7 +43,8 @@ from pathlib import Path
 
 from ..errors import GenmixError
 
-COLUMNS = ["class", "n_synthetic", "n_reference", "fd", "fd_floor", "kid", "kid_std", "kid_floor",
+METHOD = 2  # bumped when the audit's numbers change meaning (2: floor on unseen images, size-matched)
+COLUMNS = ["class", "n_synthetic", "n_realism", "n_reference", "fd", "fd_floor", "kid", "kid_std", "kid_floor",
            "precision", "recall", "density", "coverage", "precision_floor", "recall_floor", "density_floor",
            "coverage_floor", "gan_test", "gan_test_floor", "gan_train", "gan_train_floor",
            "nn_pixel_median", "nn_pixel_baseline_median", "nn_feature_median", "nn_feature_baseline_median",
@@ -94,17 +106,26 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    g, gf = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
-    pick_s, pick_f = [], []
+    g, gf, gr = (torch.Generator().manual_seed(seed + i) for i in range(3))
+    floor_split = val if features is None else train  # real images the encoder never saw
+    pick_s, pick_f, pick_r, pick_v = [], [], [], []
+    start = 0
     for c in range(k):
         si = torch.nonzero(syn.labels == c).flatten()
         ti = torch.nonzero(train.labels == c).flatten()
+        vi = torch.nonzero(floor_split.labels == c).flatten()
         n = min(len(si), len(ti), samples_per_class or len(si))
+        m = min(n, len(vi)) if n else min(len(vi), samples_per_class or len(vi))
         pick_s.append(si[torch.randperm(len(si), generator=g)[:n]])
         pick_f.append(ti[torch.randperm(len(ti), generator=gf)[:n]])
+        pick_r.append(torch.arange(start, start + min(n, m)))  # realism: the first m of this class's pick
+        pick_v.append(vi[torch.randperm(len(vi), generator=gr)[:m]])
+        start += n
     syn_sel = syn.subset(torch.cat(pick_s))
     xs, ys = syn_sel.batch(slice(None))
-    xf, yf = train.batch(torch.cat(pick_f))
+    ri = torch.cat(pick_r)
+    yr = ys[ri]
+    xv, yv = floor_split.batch(torch.cat(pick_v))
     xtr, ytr = train.batch(slice(None))
     xte, yte = test.batch(slice(None))
     xva, yva = val.batch(slice(None))
@@ -123,27 +144,33 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
         net = backbone
         encoder = {"kind": "file", "model": features_model, "file": str(features), "sha256_16": file_hash(features),
                    "description": f"{features_model} backbone from {features}; penultimate features"}
-    fs, ff, fte, ftr = (extract(net, x, device) for x in (xs, xf, xte, xtr))
+    fs, fv, fte, ftr = (extract(net, x, device) for x in (xs, xv, xte, xtr))
+    fr = fs[ri]
 
-    # class fidelity
-    gan_test, gan_test_all = per_class_accuracy(predict_labels(clf, xs, device), ys, k)
-    gan_test_fl, gan_test_fl_all = per_class_accuracy(predict_labels(clf, xte, device), yte, k)
+    # class fidelity; overall = mean over classes, for value and floor alike
+    gan_test, _ = per_class_accuracy(predict_labels(clf, xs, device), ys, k)
+    gan_test_fl, _ = per_class_accuracy(predict_labels(clf, xte, device), yte, k)
+    have = [c for c in range(k) if math.isfinite(gan_test[c])]
+    gan_test_all, gan_test_fl_all = balanced(gan_test, have), balanced(gan_test_fl, have)
     syn_clf, _ = fit_classifier(syn_sel, val, names, cache, device, encoder_model, encoder_epochs, seed,
                                 tag="synthetic-train", progress=progress)
-    gan_train, gan_train_all = per_class_accuracy(predict_labels(syn_clf, xva, device), yva, k)
+    gan_train, _ = per_class_accuracy(predict_labels(syn_clf, xva, device), yva, k)
     # its floor: the same kind of classifier trained on as many real training images per class
     real_clf, _ = fit_classifier(train.subset(torch.cat(pick_f)), val, names, cache, device, encoder_model,
                                  encoder_epochs, seed, tag="real-subset-train", progress=progress)
-    gan_train_fl, gan_train_fl_all = per_class_accuracy(predict_labels(real_clf, xva, device), yva, k)
+    gan_train_fl, _ = per_class_accuracy(predict_labels(real_clf, xva, device), yva, k)
+    in_val = [c for c in range(k) if math.isfinite(gan_train_fl[c])]
+    gan_train_all, gan_train_fl_all = balanced(gan_train, in_val), balanced(gan_train_fl, in_val)
 
     # memorisation: calibrated pixel distance is the near-copy test; raw pixel and feature distances beside it
     ptr = pixel_vectors(xtr)
     d_pix, i_pix, m_pix = nearest(pixel_vectors(xs), ptr, K)
     b_pix, _, bm_pix = nearest(pixel_vectors(xte), ptr, K)
+    v_pix, _, vm_pix = nearest(pixel_vectors(xva), ptr, K)
     d_feat, _, _ = nearest(fs, ftr)
     b_feat, _, _ = nearest(fte, ftr)
     cal_s, cal_b = calibrated(d_pix, m_pix), calibrated(b_pix, bm_pix)
-    thr = threshold(cal_b)
+    thr = threshold(calibrated(v_pix, vm_pix))  # set on validation; the test rate is the held-out baseline
     copy_s, copy_b = cal_s <= thr, cal_b <= thr
     pairs = worst_pairs_png(out / "worst_pairs.png", xs, xtr, cal_s, i_pix)
     for pr in pairs:
@@ -154,21 +181,24 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
 
     rows = []
     for c in [*range(k), None]:
-        ms = ys == c if c is not None else torch.ones_like(ys, dtype=torch.bool)
-        mf = yf == c if c is not None else torch.ones_like(yf, dtype=torch.bool)
-        mt = yte == c if c is not None else torch.ones_like(yte, dtype=torch.bool)
-        kid, kid_std = kernel_distance(fte[mt], fs[ms], seed)
-        kid_floor, _ = kernel_distance(fte[mt], ff[mf], seed)
-        p, pf = prdc(fte[mt], fs[ms]), prdc(fte[mt], ff[mf])
+        every = c is None
+        ms = torch.ones_like(ys, dtype=torch.bool) if every else ys == c
+        mr = torch.ones_like(yr, dtype=torch.bool) if every else yr == c
+        mv = torch.ones_like(yv, dtype=torch.bool) if every else yv == c
+        mt = torch.ones_like(yte, dtype=torch.bool) if every else yte == c
+        kid, kid_std = kernel_distance(fte[mt], fr[mr], seed)
+        kid_floor, _ = kernel_distance(fte[mt], fv[mv], seed)
+        p, pf = prdc(fte[mt], fr[mr]), prdc(fte[mt], fv[mv])
         n_s = int(ms.sum())
-        row = {"class": names[c] if c is not None else "overall", "n_synthetic": n_s, "n_reference": int(mt.sum()),
-               "fd": frechet_distance(fte[mt], fs[ms]), "fd_floor": frechet_distance(fte[mt], ff[mf]),
+        row = {"class": "overall" if every else names[c], "n_synthetic": n_s, "n_realism": int(mr.sum()),
+               "n_reference": int(mt.sum()),
+               "fd": frechet_distance(fte[mt], fr[mr]), "fd_floor": frechet_distance(fte[mt], fv[mv]),
                "kid": kid, "kid_std": kid_std, "kid_floor": kid_floor, **p,
                **{f"{key}_floor": v for key, v in pf.items()},
-               "gan_test": gan_test[c] if c is not None else gan_test_all,
-               "gan_test_floor": gan_test_fl[c] if c is not None else gan_test_fl_all,
-               "gan_train": gan_train[c] if c is not None else gan_train_all,
-               "gan_train_floor": gan_train_fl[c] if c is not None else gan_train_fl_all,
+               "gan_test": gan_test_all if every else gan_test[c],
+               "gan_test_floor": gan_test_fl_all if every else gan_test_fl[c],
+               "gan_train": gan_train_all if every else gan_train[c],
+               "gan_train_floor": gan_train_fl_all if every else gan_train_fl[c],
                "nn_pixel_median": med(d_pix[ms]), "nn_pixel_baseline_median": med(b_pix[mt]),
                "nn_feature_median": med(d_feat[ms]), "nn_feature_baseline_median": med(b_feat[mt]),
                "nn_calibrated_median": med(cal_s[ms]), "nn_calibrated_baseline_median": med(cal_b[mt]),
@@ -179,22 +209,29 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
         rows.append(row)
 
     result = {
-        "source": source, "dataset": ds.spec, "reference_split": "test", "floor": "real training images, same "
-        "count per class as the synthetic ones, against the same reference", "encoder": encoder,
+        "source": source, "dataset": ds.spec, "reference_split": "test", "floor_split": floor_split.name,
+        "floor": f"real {floor_split.name} images (unseen by the feature encoder), as many per class as the "
+                 f"synthetic images they are compared with, against the same reference", "encoder": encoder,
         "real_train_classifier": clf_cfg, "seed": seed, "samples_per_class": samples_per_class,
         "memorisation": {"space": "pixels in [0,1]: RMS distance to the nearest training image (any class); "
                                   "encoder-feature distance reported beside it",
                          "near_copy_score": f"calibrated distance (Carlini et al. 2023): nearest pixel distance / "
                                             f"mean pixel distance to the {K} nearest training images",
                          "baseline": "real test -> train, the same quantities", "near_copy_threshold": thr,
-                         "threshold_rule": f"{PERCENTILE:g}st percentile of the test -> train calibrated distances; "
-                                           "near-copy: calibrated distance <= threshold",
+                         "threshold_rule": f"{PERCENTILE:g}st percentile of the validation -> train calibrated "
+                                           "distances; near-copy: calibrated distance <= threshold; the baseline "
+                                           "rate is the test images' at that threshold",
                          "flag_fraction": FLAG_FRACTION, "worst_pairs": pairs},
         "rows": rows,
     }
     write_json(out / "audit.json", result)
     _write_csv(out / "audit.csv", rows)
     return result
+
+
+def balanced(per_class: list[float], classes: list[int]) -> float:
+    """Mean of the per-class accuracies over ``classes`` (nan when none)."""
+    return sum(per_class[c] for c in classes) / len(classes) if classes else math.nan
 
 
 def _clean(v):
@@ -234,7 +271,8 @@ def format_text(result: dict) -> str:
     """A short plain-text summary (value [floor]) for the terminal."""
     lines = [f"encoder: {result['encoder']['description']}",
              f"reference: real {result['reference_split']} split; floor in brackets = {result['floor']}",
-             f"near-copy threshold (calibrated pixel distance): {result['memorisation']['near_copy_threshold']:.4g}", "",
+             "near-copy threshold (calibrated pixel distance): "
+             f"{result['memorisation']['near_copy_threshold']:.4g}", "",
              f"{'class':<14}{'n':>5} {'FD [floor]':>18} {'KID [floor]':>18} {'prec':>6} {'rec':>6} {'dens':>6} "
              f"{'cov':>6} {'GAN-test [fl]':>14} {'GAN-train [fl]':>15} {'copies':>7}"]
 

@@ -57,7 +57,7 @@ def audit_settings(cfg: dict) -> dict | None:
 def audit_experiment(cfg: dict, exp, p: dict, ds, device="cpu", progress: bool = False) -> Path | None:
     """Audit every finished synthesis of the plan ``p`` against the real dataset ``ds``; write
     EXP_DIR/audit.csv and audit.md (removed when the config turns the audit off)."""
-    from . import COLUMNS, audit_images, load_synthetic_split, write_json
+    from . import COLUMNS, METHOD, audit_images, load_synthetic_split, write_json
 
     exp = Path(exp)
     settings = audit_settings(cfg)
@@ -65,6 +65,7 @@ def audit_experiment(cfg: dict, exp, p: dict, ds, device="cpu", progress: bool =
         for f in ("audit.csv", "audit.md"):
             (exp / f).unlink(missing_ok=True)
         return None
+    key = {**settings, "method": METHOD}  # an audit cached by an older method is recomputed
     results = []
     for sid, u in sorted(p["units"]["synth"].items()):
         if not (Path(u["dir"]) / "synth.json").is_file():
@@ -72,7 +73,7 @@ def audit_experiment(cfg: dict, exp, p: dict, ds, device="cpu", progress: bool =
         d = exp / "units" / f"audit-{sid}"
         done = d / "audit.json"
         res = json.loads(done.read_text()) if done.is_file() else None
-        if res is None or res.get("settings") != settings:
+        if res is None or res.get("settings") != key:
             if progress:
                 import sys
 
@@ -82,7 +83,7 @@ def audit_experiment(cfg: dict, exp, p: dict, ds, device="cpu", progress: bool =
                                features_model=settings["features_model"], encoder_model=settings["model"],
                                encoder_epochs=settings["epochs"], classifier_dir=exp / "units" / "audit-classifiers",
                                source=u["dir"])
-            write_json(done, {**json.loads(done.read_text()), "settings": settings})
+            write_json(done, {**json.loads(done.read_text()), "settings": key})
             res = json.loads(done.read_text())
         results.append((sid, u, res))
     tmp = exp / "audit.csv.tmp"
@@ -118,16 +119,20 @@ def audit_markdown(results) -> str:
         return "–" if v is None else f"{100 * v:.0f}%"
 
     lines = ["## Audit of the synthetic images", "",
-             f"Features: {enc}. Reference: the real test split. [floor] = real training images of the same count "
-             "per class. Near-copies: calibrated pixel distance to the training images (nearest / mean of the 50 "
-             "nearest; Carlini et al. 2023) <= its 1st percentile over the test images.", "",
-             "| Generator | Synthesis | n | FD [floor] | KID [floor] | Prec | Rec | Dens | Cov | GAN-test [floor] | "
-             "GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"Features: {enc}. Reference: the real test split. [floor] = {results[0][2]['floor']}; FD, KID and "
+             "precision / recall / density / coverage on m images per class (as many as the floor has), class "
+             "fidelity and near-copies on all n. GAN-test / GAN-train overall: mean over classes. Near-copies: "
+             "calibrated pixel distance to the training images (nearest / mean of the 50 nearest; Carlini et al. "
+             "2023) <= its 1st percentile over the validation images.", "",
+             "| Generator | Synthesis | n | m | FD [floor] | KID [floor] | Prec | Rec | Dens | Cov | "
+             "GAN-test [floor] | "
+             "GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for sid, u, res in results:
         o = next(r for r in res["rows"] if r["class"] == "overall")
         syn = f"ratio {u['ratio']}" + (", balanced" if u["balance"] else "")
         flag = " **memorising**" if o["memorising"] else ""
-        lines.append(f"| {u['generator']} | {syn} | {o['n_synthetic']} | {f(o['fd'])} [{f(o['fd_floor'])}] | "
+        lines.append(f"| {u['generator']} | {syn} | {o['n_synthetic']} | {o.get('n_realism', '–')} | "
+                     f"{f(o['fd'])} [{f(o['fd_floor'])}] | "
                      f"{f(o['kid'])} [{f(o['kid_floor'])}] | {f(o['precision'], '.2f')} | {f(o['recall'], '.2f')} | "
                      f"{f(o['density'], '.2f')} | {f(o['coverage'], '.2f')} | {pct(o['gan_test'])} "
                      f"[{pct(o['gan_test_floor'])}] | {pct(o['gan_train'])} [{pct(o['gan_train_floor'])}] | "

@@ -91,8 +91,10 @@ def write_html(exp_dir) -> Path:
 
     audit = []
     if (exp / "audit.csv").is_file():
-        audit.append("<p>Every class and overall, per synthesis (<code>audit.csv</code>); *_floor = real training "
-                     "images of the same count per class.</p>" + _csv_table(exp / "audit.csv"))
+        audit.append("<p>Every class and overall, per synthesis (<code>audit.csv</code>); *_floor = real images the "
+                     "feature encoder never saw (the validation split unless the features come from a file), as many "
+                     "per class as the synthetic images they are compared with (<code>n_realism</code>).</p>"
+                     + _csv_table(exp / "audit.csv"))
     for sid in sorted(plan.get("units", {}).get("synth", {})):
         wp = exp / "units" / f"audit-{sid}" / "worst_pairs.png"
         if wp.is_file():
