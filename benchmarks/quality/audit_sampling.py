@@ -6,6 +6,7 @@ and prints a Markdown table for BENCHMARKS.md.
 
 Run (CPU: DDPM-1000 on 2 x 200 images is the slow part, about an hour on 2 cores):
     python benchmarks/quality/audit_sampling.py [GEN_DIR] [--per-class 200] [--data medmnist:breastmnist]
+        [--features BACKBONE]
 GEN_DIR: a trained DDPM (e.g. runs/bench-breastmnist/units/gen-ddpm-*); trained into /tmp when absent.
 The per-generator audit tables come from ``genmix run`` itself (EXP_DIR/audit.csv, audit.md).
 """
@@ -38,6 +39,9 @@ def main():
     ap.add_argument("--per-class", type=int, default=200)
     ap.add_argument("--encoder-model", default="resnet18")
     ap.add_argument("--encoder-epochs", type=int, default=10)
+    ap.add_argument("--features", default=None, help="a backbone file from public data: features the target's "
+                    "images never trained, so the floor comes from the training split (more images per class)")
+    ap.add_argument("--features-model", default="resnet18")
     ap.add_argument("--out", default="/tmp/genmix-audit-sampling")
     ap.add_argument("--device", default=None)
     a = ap.parse_args()
@@ -57,6 +61,7 @@ def main():
         t_sample = time.perf_counter() - t
         res = audit_synthetic(sdir, ds, out / f"audit-{sampler}{steps}", device=device,
                               encoder_model=a.encoder_model, encoder_epochs=a.encoder_epochs,
+                              features=a.features, features_model=a.features_model,
                               classifier_dir=out / "classifiers", progress=True)
         result[f"{sampler}-{steps}"] = {"sampling_s": round(t_sample, 1), "encoder": res["encoder"]["description"],
                                         "rows": [{"class": r["class"], "n": r["n_synthetic"], "m": r["n_realism"],
