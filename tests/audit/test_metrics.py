@@ -64,3 +64,28 @@ def test_nearest_neighbour_and_calibrated_distance():
 def test_per_class_accuracy():
     per, overall = per_class_accuracy(torch.tensor([0, 0, 1, 1, 1]), torch.tensor([0, 1, 1, 1, 0]), 3)
     assert per[:2] == [0.5, pytest.approx(2 / 3)] and math.isnan(per[2]) and overall == 0.6
+
+
+def test_a_near_copy_must_be_near_by_calibrated_pixels_and_by_features():
+    """The organamnist-fll3 failure: smooth out-of-domain images with one flat "hub" training image
+    nearest score a low calibrated pixel distance, yet their features are far from every training
+    image; only images near by both are near-copies."""
+    from genmix.audit.memorisation import K, calibrated, near_copies, nearest, pixel_vectors, threshold
+
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(200, 1, 16, 16, generator=g)  # noisy "CT" slices
+    train[0] = 0.5 + 0.15 * (torch.rand(1, 16, 16, generator=g) - 0.5)  # one low-contrast grey slice: the hub
+    val = torch.rand(100, 1, 16, 16, generator=g)
+    blobs = 0.5 + 0.05 * torch.randn(20, 1, 2, 2, generator=g).repeat_interleave(8, 2).repeat_interleave(8, 3)
+    copies = train[1:21]
+    bank = pixel_vectors(train)
+    cal = {k: calibrated(*nearest(pixel_vectors(x), bank, K)[::2]) for k, x in
+           (("val", val), ("blobs", blobs), ("copies", copies))}
+    # features: a texture statistic (local variation) the encoder would see: smooth blobs are far from every slice
+    feat = lambda x: (x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3)).unsqueeze(1)  # noqa: E731
+    fd = {k: nearest(feat(x), feat(train))[0] for k, x in (("val", val), ("blobs", blobs), ("copies", copies))}
+    thr, thr_f = threshold(cal["val"]), threshold(fd["val"])
+    assert (cal["blobs"] <= thr).all()  # calibration alone calls every blob a copy of the hub
+    assert not near_copies(cal["blobs"], fd["blobs"], thr, thr_f).any()
+    assert near_copies(cal["copies"], fd["copies"], thr, thr_f).all()
+    assert near_copies(cal["val"], fd["val"], thr, thr_f).float().mean() <= 0.02

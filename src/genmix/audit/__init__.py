@@ -24,9 +24,9 @@ classifier trained on n_c real training images per class, on the validation spli
 fidelity is the mean over classes (balanced accuracy), for the value and its floor alike, over the
 classes the synthetic set has (GAN-test) or the validation split has (GAN-train).
 
-Near-copies: the threshold is set on the *validation* split (1st percentile of its calibrated
-distances to the training split); the held-out baseline rate is measured on the test split at that
-threshold (about 1 % in expectation, not by construction).
+Near-copies: calibrated pixel distance and feature distance to the nearest training image both at
+or below their 1st percentile over the *validation* split (:mod:`.memorisation`); the held-out
+baseline rate is measured on the test split at those thresholds (about 1 % in expectation).
 
 Outputs in AUDIT_DIR: ``audit.json`` (everything, with the encoder and thresholds),
 ``audit.csv`` (one row per class + ``overall``), ``worst_pairs.png``, and the cached classifiers
@@ -43,7 +43,8 @@ from pathlib import Path
 
 from ..errors import GenmixError
 
-METHOD = 2  # bumped when the audit's numbers change meaning (2: floor on unseen images, size-matched)
+METHOD = 3  # bumped when the audit's numbers change meaning (2: floor on unseen images, size-matched;
+#             3: a near-copy must be near in feature space too)
 COLUMNS = ["class", "n_synthetic", "n_realism", "n_reference", "fd", "fd_floor", "kid", "kid_std", "kid_floor",
            "precision", "recall", "density", "coverage", "precision_floor", "recall_floor", "density_floor",
            "coverage_floor", "gan_test", "gan_test_floor", "gan_train", "gan_train_floor",
@@ -84,8 +85,8 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     from .class_fidelity import per_class_accuracy
     from .features import ENCODER_MODELS, extract, fit_classifier, load_backbone, predict_labels
     from .fidelity import frechet_distance, kernel_distance
-    from .memorisation import FLAG_FRACTION, K, PERCENTILE, calibrated, nearest, pixel_vectors, threshold, \
-        worst_pairs_png
+    from .memorisation import FLAG_FRACTION, K, PERCENTILE, calibrated, near_copies, nearest, pixel_vectors, \
+        threshold, worst_pairs_png
     from .prdc import prdc
 
     # every input checked before anything is written
@@ -169,9 +170,11 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     v_pix, _, vm_pix = nearest(pixel_vectors(xva), ptr, K)
     d_feat, _, _ = nearest(fs, ftr)
     b_feat, _, _ = nearest(fte, ftr)
+    v_feat, _, _ = nearest(extract(net, xva, device), ftr)
     cal_s, cal_b = calibrated(d_pix, m_pix), calibrated(b_pix, bm_pix)
-    thr = threshold(calibrated(v_pix, vm_pix))  # set on validation; the test rate is the held-out baseline
-    copy_s, copy_b = cal_s <= thr, cal_b <= thr
+    # thresholds set on validation; the test images' rate is the held-out baseline
+    thr, thr_feat = threshold(calibrated(v_pix, vm_pix)), threshold(v_feat)
+    copy_s, copy_b = near_copies(cal_s, d_feat, thr, thr_feat), near_copies(cal_b, b_feat, thr, thr_feat)
     pairs = worst_pairs_png(out / "worst_pairs.png", xs, xtr, cal_s, i_pix)
     for pr in pairs:
         pr["pixel_rms"] = float(d_pix[pr["synthetic_index"]])
@@ -218,9 +221,10 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
                          "near_copy_score": f"calibrated distance (Carlini et al. 2023): nearest pixel distance / "
                                             f"mean pixel distance to the {K} nearest training images",
                          "baseline": "real test -> train, the same quantities", "near_copy_threshold": thr,
-                         "threshold_rule": f"{PERCENTILE:g}st percentile of the validation -> train calibrated "
-                                           "distances; near-copy: calibrated distance <= threshold; the baseline "
-                                           "rate is the test images' at that threshold",
+                         "near_copy_feature_threshold": thr_feat,
+                         "threshold_rule": f"{PERCENTILE:g}st percentile of the validation -> train calibrated pixel "
+                                           "distances and of their feature distances; near-copy: both at or below "
+                                           "their threshold; the baseline rate is the test images' at them",
                          "flag_fraction": FLAG_FRACTION, "worst_pairs": pairs},
         "rows": rows,
     }
@@ -271,8 +275,9 @@ def format_text(result: dict) -> str:
     """A short plain-text summary (value [floor]) for the terminal."""
     lines = [f"encoder: {result['encoder']['description']}",
              f"reference: real {result['reference_split']} split; floor in brackets = {result['floor']}",
-             "near-copy threshold (calibrated pixel distance): "
-             f"{result['memorisation']['near_copy_threshold']:.4g}", "",
+             "near-copy thresholds (calibrated pixel distance, feature distance): "
+             f"{result['memorisation']['near_copy_threshold']:.4g}, "
+             f"{result['memorisation']['near_copy_feature_threshold']:.4g}", "",
              f"{'class':<14}{'n':>5} {'FD [floor]':>18} {'KID [floor]':>18} {'prec':>6} {'rec':>6} {'dens':>6} "
              f"{'cov':>6} {'GAN-test [fl]':>14} {'GAN-train [fl]':>15} {'copies':>7}"]
 

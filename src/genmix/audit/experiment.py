@@ -123,7 +123,8 @@ def audit_markdown(results) -> str:
              "precision / recall / density / coverage on m images per class (as many as the floor has), class "
              "fidelity and near-copies on all n. GAN-test / GAN-train overall: mean over classes. Near-copies: "
              "calibrated pixel distance to the training images (nearest / mean of the 50 nearest; Carlini et al. "
-             "2023) <= its 1st percentile over the validation images.", "",
+             "2023) and feature distance to the nearest training image both <= their 1st percentile over the "
+             "validation images.", "",
              "| Generator | Synthesis | n | m | FD [floor] | KID [floor] | Prec | Rec | Dens | Cov | "
              "GAN-test [floor] | "
              "GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
