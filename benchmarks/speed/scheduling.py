@@ -146,7 +146,7 @@ def replay(exp_dir: str, workers: int):
     kinds = {}
     for u in units:
         kinds[u["kind"]] = kinds.get(u["kind"], 0) + durations[u["id"]]
-    name = exp.name.removeprefix("bench-")
+    name = exp.name.removeprefix("bench-") + ("" if workers == 2 else f"_w{workers}")
     save(f"speed_scheduling_replay_{name}", {
         "benchmark": "task graph vs stage-by-stage order, replayed on a virtual clock with each unit's measured "
                      "wall time (genmix.experiment.graph.run_graph, both orders)",
