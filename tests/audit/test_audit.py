@@ -181,4 +181,10 @@ def test_floor_is_unseen_real_data_of_the_same_size_and_overall_fidelity_is_per_
     xva, _ = va.batch(slice(None))
     v = calibrated(*nearest(pixel_vectors(xva), pixel_vectors(xtr), K)[::2])
     assert r["memorisation"]["near_copy_threshold"] == pytest.approx(threshold(v))
+    from genmix.audit.features import extract, fit_classifier
+
+    enc, _ = fit_classifier(tr, ds["test"], ds.class_names, tmp_path / "clf", "cpu", "smallcnn", 2, 0,
+                            tag=f"real-train:{ds.spec}")  # the audit's cached encoder
+    vf = nearest(extract(enc, xva, "cpu"), extract(enc, xtr, "cpu"))[0]
+    assert r["memorisation"]["near_copy_feature_threshold"] == pytest.approx(threshold(vf))
     assert o["near_copies"] == 30 and o["memorising"]

@@ -281,7 +281,6 @@ def test_a_comparison_without_test_predictions_stays_in_the_holm_family(grid):
         build_tables(exp)
 
 
-
 def test_verdict_without_test_predictions_names_the_paired_t_interval(tmp_path):
     base = {"row": "Baseline", "augment": "none", "generator": "", "status": "done", "f1_macro_mean": 0.7}
     e = {**_entry("GenMix (DCGAN)", "dcgan", 0.01, 1.0), "delta_f1_macro_ci_low": -0.03, "delta_f1_macro_ci_high": 0.05}

@@ -145,7 +145,7 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
         net = backbone
         encoder = {"kind": "file", "model": features_model, "file": str(features), "sha256_16": file_hash(features),
                    "description": f"{features_model} backbone from {features}; penultimate features"}
-    fs, fv, fte, ftr = (extract(net, x, device) for x in (xs, xv, xte, xtr))
+    fs, fv, fte, ftr, fva = (extract(net, x, device) for x in (xs, xv, xte, xtr, xva))
     fr = fs[ri]
 
     # class fidelity; overall = mean over classes, for value and floor alike
@@ -163,14 +163,14 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     in_val = [c for c in range(k) if math.isfinite(gan_train_fl[c])]
     gan_train_all, gan_train_fl_all = balanced(gan_train, in_val), balanced(gan_train_fl, in_val)
 
-    # memorisation: calibrated pixel distance is the near-copy test; raw pixel and feature distances beside it
+    # memorisation: near-copy = calibrated pixel distance and feature distance both low; raw pixel distance beside
     ptr = pixel_vectors(xtr)
     d_pix, i_pix, m_pix = nearest(pixel_vectors(xs), ptr, K)
     b_pix, _, bm_pix = nearest(pixel_vectors(xte), ptr, K)
     v_pix, _, vm_pix = nearest(pixel_vectors(xva), ptr, K)
     d_feat, _, _ = nearest(fs, ftr)
     b_feat, _, _ = nearest(fte, ftr)
-    v_feat, _, _ = nearest(extract(net, xva, device), ftr)
+    v_feat, _, _ = nearest(fva, ftr)
     cal_s, cal_b = calibrated(d_pix, m_pix), calibrated(b_pix, bm_pix)
     # thresholds set on validation; the test images' rate is the held-out baseline
     thr, thr_feat = threshold(calibrated(v_pix, vm_pix)), threshold(v_feat)
@@ -216,8 +216,8 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
         "floor": f"real {floor_split.name} images (unseen by the feature encoder), as many per class as the "
                  f"synthetic images they are compared with, against the same reference", "encoder": encoder,
         "real_train_classifier": clf_cfg, "seed": seed, "samples_per_class": samples_per_class,
-        "memorisation": {"space": "pixels in [0,1]: RMS distance to the nearest training image (any class); "
-                                  "encoder-feature distance reported beside it",
+        "memorisation": {"space": "pixels in [0,1]: RMS distance to the nearest training image (any class), "
+                                  "and the encoder-feature distance to the nearest training image",
                          "near_copy_score": f"calibrated distance (Carlini et al. 2023): nearest pixel distance / "
                                             f"mean pixel distance to the {K} nearest training images",
                          "baseline": "real test -> train, the same quantities", "near_copy_threshold": thr,

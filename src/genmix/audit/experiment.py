@@ -126,13 +126,12 @@ def audit_markdown(results) -> str:
              "2023) and feature distance to the nearest training image both <= their 1st percentile over the "
              "validation images.", "",
              "| Generator | Synthesis | n | m | FD [floor] | KID [floor] | Prec | Rec | Dens | Cov | "
-             "GAN-test [floor] | "
-             "GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "GAN-test [floor] | GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for sid, u, res in results:
         o = next(r for r in res["rows"] if r["class"] == "overall")
         syn = f"ratio {u['ratio']}" + (", balanced" if u["balance"] else "")
         flag = " **memorising**" if o["memorising"] else ""
-        lines.append(f"| {u['generator']} | {syn} | {o['n_synthetic']} | {o.get('n_realism', '–')} | "
+        lines.append(f"| {u['generator']} | {syn} | {o['n_synthetic']} | {o['n_realism']} | "
                      f"{f(o['fd'])} [{f(o['fd_floor'])}] | "
                      f"{f(o['kid'])} [{f(o['kid_floor'])}] | {f(o['precision'], '.2f')} | {f(o['recall'], '.2f')} | "
                      f"{f(o['density'], '.2f')} | {f(o['coverage'], '.2f')} | {pct(o['gan_test'])} "

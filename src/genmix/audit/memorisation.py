@@ -2,9 +2,9 @@
 
 Distances, both to the nearest image of the whole real training split (any class):
 
-- pixel space (the near-copy test): root-mean-square difference of the [0,1] pixels,
-  ``||a - b||_2 / sqrt(C*H*W)``, 0 for an exact copy, comparable across image sizes;
-- feature space: Euclidean distance of the audit's encoder features (reported beside it).
+- pixel space: root-mean-square difference of the [0,1] pixels, ``||a - b||_2 / sqrt(C*H*W)``,
+  0 for an exact copy, comparable across image sizes (calibrated below);
+- feature space: Euclidean distance of the audit's encoder features.
 
 Near-copy test: the *calibrated* pixel distance of Carlini et al. ("Extracting Training Data from
 Diffusion Models", USENIX Security 2023): the distance to the nearest training image divided by
