@@ -40,7 +40,7 @@ def load(exp: Path):
 def main(scratch, backbone):
     a, ta = load(Path(scratch))
     b, tb = load(Path(backbone))
-    rare = [k for k in next(iter(next(iter(a.values())).values())) if k.endswith("/sensitivity")]
+    rare = [k for k in next(iter(next(iter(a.values())).values())) if k.endswith("/sensitivity")]  # one per class
     sens = min(rare, key=lambda k: st.mean(float(r[k]) for r in a["Baseline"].values()))  # the rare class
     keys = ("val_f1", "accuracy", "f1_macro", "auc_macro", sens)
     out, dists = {}, {}
@@ -52,9 +52,8 @@ def main(scratch, backbone):
         for name, runs in (("scratch", a[row]), ("backbone", b[row])):
             e[name] = {k: [100 * float(runs[s][k]) for s in seeds] for k in keys}
         labels = a[row][seeds[0]]["_labels"]
-        k = int(max(labels.max(), max(int(r["_preds"].max()) for r in a[row].values())) + 1)
         for m in METRICS:
-            d = hierarchical_bootstrap(labels, np.stack([b[row][s]["_preds"] for s in seeds]), k, m,
+            d = hierarchical_bootstrap(labels, np.stack([b[row][s]["_preds"] for s in seeds]), len(rare), m,
                                        base_preds=np.stack([a[row][s]["_preds"] for s in seeds]))
             dists[(row, m)] = d
             lo, hi = np.percentile(100 * d, [2.5, 97.5])
