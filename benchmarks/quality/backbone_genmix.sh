@@ -16,4 +16,4 @@ done
 nice -n 10 genmix run benchmarks/quality/breastmnist-scratch.yaml --out $S --workers $W --cpus-per-unit 1 --quiet
 for u in $S/units/gen-* $S/units/synth-*; do ln -sfn "$(realpath "$u")" $B/units/; done
 nice -n 10 genmix run benchmarks/quality/breastmnist-backbone.yaml --out $B --workers $W --cpus-per-unit 1 --quiet
-python benchmarks/quality/backbone_genmix.py $S $B > benchmarks/results/backbone_genmix_breastmnist.md
+python benchmarks/quality/paired_runs.py $S $B > benchmarks/results/backbone_genmix_breastmnist.md

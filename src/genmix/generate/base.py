@@ -20,6 +20,14 @@ from ..validation import NonNegativeInt, PositiveInt, Strict, validate
 GENERATORS: dict[str, type] = {}
 
 
+def has_accelerate() -> bool:
+    """Whether ``accelerate`` is installed: diffusers' ``from_pretrained(low_cpu_mem_usage=...)`` needs it
+    (passing False without it keeps diffusers from warning on every load of a small local model)."""
+    import importlib.util
+
+    return importlib.util.find_spec("accelerate") is not None
+
+
 class FitSettings(Strict):
     """Settings of the shared fit loop (defaults: genmix.generate.fit.FIT_DEFAULTS and the presets)."""
     steps: PositiveInt | None = None

@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from ..validation import Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
-from .base import GenerativeModel, register
+from .base import GenerativeModel, has_accelerate, register
 
 
 class DDPMSettings(GeneratorSettings):
@@ -162,7 +162,7 @@ class DDPM(GenerativeModel):
 
         sub = "unet" if (Path(str(path_or_id)) / "unet" / "config.json").is_file() else None
         try:
-            unet = UNet2DModel.from_pretrained(path_or_id, subfolder=sub)
+            unet = UNet2DModel.from_pretrained(path_or_id, subfolder=sub, low_cpu_mem_usage=has_accelerate())
         except Exception as exc:
             raise GenmixError(f"{path_or_id}: cannot load a pretrained diffusers UNet2DModel "
                               f"({type(exc).__name__}: {str(exc)[:200]}). Offline, download it first and "

@@ -32,7 +32,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from ..validation import GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
-from .base import GenerativeModel, register
+from .base import GenerativeModel, has_accelerate, register
 
 TEMPLATES = ["a medical image of {token}", "a grayscale scan showing {token}", "a close-up medical image of {token}",
              "a cropped scan of {token}", "an image of {token}"]
@@ -138,7 +138,7 @@ class TextualInversion(GenerativeModel):
         from diffusers import DiffusionPipeline
 
         try:
-            pipe = DiffusionPipeline.from_pretrained(str(path_or_id))
+            pipe = DiffusionPipeline.from_pretrained(str(path_or_id), low_cpu_mem_usage=has_accelerate())
         except Exception as exc:
             raise GenmixError(f"{path_or_id}: cannot load a pretrained text-to-image pipeline ({type(exc).__name__}: "
                               f"{str(exc)[:200]}). Offline, download it first (e.g. huggingface-cli download "

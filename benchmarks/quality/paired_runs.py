@@ -1,8 +1,10 @@
-"""Pair two runs of the same rows that differ only in the classifier's start (from scratch vs a pretrained
-backbone) by seed: per row, both means, and the backbone's paired effect with the hierarchical bootstrap
-(replicates, then test images) and Holm across rows x metrics; plus each run's GenMix - Baseline.
+"""Pair two runs of the same rows that differ in one setting (e.g. the classifier from scratch vs a pretrained
+backbone, or a DDPM from scratch vs fine-tuned) by seed: per row, both means, and B's paired effect with the
+hierarchical bootstrap (replicates, then test images) and Holm across rows x metrics; plus each run's GenMix -
+Baseline.
 
-usage: python benchmarks/quality/backbone_genmix.py SCRATCH_EXP BACKBONE_EXP  (markdown on stdout, JSON last)
+usage: python benchmarks/quality/paired_runs.py A_EXP B_EXP [A_NAME B_NAME]  (markdown on stdout, JSON last)
+       rows present in both runs are compared; the names label the two runs (default: scratch backbone).
 """
 
 import csv
@@ -37,9 +39,9 @@ def load(exp: Path):
     return runs, table
 
 
-def main(scratch, backbone):
-    a, ta = load(Path(scratch))
-    b, tb = load(Path(backbone))
+def main(exp_a, exp_b, name_a="scratch", name_b="backbone"):
+    a, ta = load(Path(exp_a))
+    b, tb = load(Path(exp_b))
     rare = [k for k in next(iter(next(iter(a.values())).values())) if k.endswith("/sensitivity")]  # one per class
     sens = min(rare, key=lambda k: st.mean(float(r[k]) for r in a["Baseline"].values()))  # the rare class
     keys = ("val_f1", "accuracy", "f1_macro", "auc_macro", sens)
@@ -49,9 +51,12 @@ def main(scratch, backbone):
         if not seeds:
             continue
         e = out[row] = {"seeds": seeds}
-        for name, runs in (("scratch", a[row]), ("backbone", b[row])):
+        for name, runs in ((name_a, a[row]), (name_b, b[row])):
             e[name] = {k: [100 * float(runs[s][k]) for s in seeds] for k in keys}
         labels = a[row][seeds[0]]["_labels"]
+        if all(np.array_equal(a[row][s]["_preds"], b[row][s]["_preds"]) for s in seeds):
+            e["shared"] = True  # the same units in both runs (e.g. a linked Baseline): nothing to compare
+            continue
         for m in METRICS:
             d = hierarchical_bootstrap(labels, np.stack([b[row][s]["_preds"] for s in seeds]), len(rare), m,
                                        base_preds=np.stack([a[row][s]["_preds"] for s in seeds]))
@@ -70,16 +75,19 @@ def main(scratch, backbone):
     print(f"| row | start | val F1 (%) | Acc (%) | F1 (%) | AUC (%) | Sens {cls} (%) | GenMix − Baseline F1 [95 % CI] | seeds |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row, e in out.items():
-        for name, t in (("scratch", ta), ("backbone", tb)):
+        for name, t in ((name_a, ta), (name_b, tb)):
             vs = ""
             if row != "Baseline" and t[row].get("delta_f1_macro_mean"):
                 vs = (f"{100 * float(t[row]['delta_f1_macro_mean']):+.1f} [{100 * float(t[row]['delta_f1_macro_ci_low']):+.1f}, "
                       f"{100 * float(t[row]['delta_f1_macro_ci_high']):+.1f}]")
             print(f"| {row} | {name} | " + " | ".join(fmt(e[name][k]) for k in keys) + f" | {vs} | {len(e['seeds'])} |")
-    print(f"\nBackbone − scratch, paired by seed (hierarchical bootstrap 95 % CI; Holm over {len(dists)} comparisons):\n")
+    print(f"\n{name_b} − {name_a}, paired by seed (hierarchical bootstrap 95 % CI; Holm over {len(dists)} comparisons):\n")
     print("| row | Δ Acc | Δ F1 | p Holm (Acc / F1) |")
     print("|---|---|---|---|")
     for row, e in out.items():
+        if e.get("shared"):
+            print(f"| {row} | identical predictions in both runs (shared units) | | |")
+            continue
         da, df = e["delta_accuracy"], e["delta_f1_macro"]
         print(f"| {row} | {da['mean']:+.1f} [{da['ci'][0]:+.1f}, {da['ci'][1]:+.1f}] | "
               f"{df['mean']:+.1f} [{df['ci'][0]:+.1f}, {df['ci'][1]:+.1f}] | {da['p_holm']:.2g} / {df['p_holm']:.2g} |")
@@ -87,4 +95,4 @@ def main(scratch, backbone):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:5])
