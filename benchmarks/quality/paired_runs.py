@@ -35,6 +35,7 @@ def load(exp: Path):
         r["_labels"] = np.array([int(x["label"]) for x in p])
         r["_preds"] = np.array([int(x["pred"]) for x in p])
         r["val_f1"] = best_validation(dirs[r["unit"]])["f1_macro"]  # the score that kept this checkpoint
+        r["_dir"] = dirs[r["unit"]].resolve()
         runs.setdefault(r["row"], {})[int(r["seed"])] = r
     return runs, table
 
@@ -54,7 +55,7 @@ def main(exp_a, exp_b, name_a="scratch", name_b="backbone"):
         for name, runs in ((name_a, a[row]), (name_b, b[row])):
             e[name] = {k: [100 * float(runs[s][k]) for s in seeds] for k in keys}
         labels = a[row][seeds[0]]["_labels"]
-        if all(np.array_equal(a[row][s]["_preds"], b[row][s]["_preds"]) for s in seeds):
+        if all(a[row][s]["_dir"] == b[row][s]["_dir"] for s in seeds):
             e["shared"] = True  # the same units in both runs (e.g. a linked Baseline): nothing to compare
             continue
         for m in METRICS:
@@ -72,7 +73,7 @@ def main(exp_a, exp_b, name_a="scratch", name_b="backbone"):
         return f"{st.mean(v):.1f} ± {st.stdev(v):.1f}" if len(v) > 1 else f"{v[0]:.1f}"
 
     cls = sens.split("/")[0]
-    print(f"| row | start | val F1 (%) | Acc (%) | F1 (%) | AUC (%) | Sens {cls} (%) | GenMix − Baseline F1 [95 % CI] | seeds |")
+    print(f"| row | run | val F1 (%) | Acc (%) | F1 (%) | AUC (%) | Sens {cls} (%) | GenMix − Baseline F1 [95 % CI] | seeds |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row, e in out.items():
         for name, t in ((name_a, ta), (name_b, tb)):
@@ -86,7 +87,7 @@ def main(exp_a, exp_b, name_a="scratch", name_b="backbone"):
     print("|---|---|---|---|")
     for row, e in out.items():
         if e.get("shared"):
-            print(f"| {row} | identical predictions in both runs (shared units) | | |")
+            print(f"| {row} | the same units in both runs | | |")
             continue
         da, df = e["delta_accuracy"], e["delta_f1_macro"]
         print(f"| {row} | {da['mean']:+.1f} [{da['ci'][0]:+.1f}, {da['ci'][1]:+.1f}] | "
