@@ -97,6 +97,27 @@ def file_hash(path: str | os.PathLike, n: int = 16) -> str:
     return h.hexdigest()[:n]
 
 
+# what a pretrained model folder is loaded from (diffusers / transformers layouts); its ``training/``
+# resume checkpoints are not part of the model
+_MODEL_SUFFIXES = {".json", ".safetensors", ".bin", ".txt", ".model", ".pt", ".pth", ".ckpt"}
+
+
+def model_fingerprint(path: str | os.PathLike, n: int = 16) -> str:
+    """The content of a local model file or folder as a short hash, so cached results keyed by it are
+    not reused after the model is rebuilt; "absent" when nothing is there (e.g. a hub id, or a model
+    not built yet)."""
+    p = Path(path)
+    if not p.exists():
+        return "absent"
+    files = [p] if p.is_file() else sorted(
+        f for f in p.rglob("*") if f.is_file() and f.suffix in _MODEL_SUFFIXES
+        and "training" not in f.relative_to(p).parts[:-1])
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.relative_to(p) if f != p else f.name}\0{file_hash(f, 64)}\0".encode())
+    return h.hexdigest()[:n]
+
+
 def config_hash(cfg: Any, n: int = 12) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:n]
 

@@ -5,6 +5,12 @@ class GenmixError(Exception):
     """Bad input or an impossible request. The message names the file and the cause."""
 
 
+class UnavailableInput(GenmixError):
+    """An input that is missing now but may be provided later: pretrained weights not downloaded or
+    not built yet. ``genmix run`` reports the units that need it as not run and retries them on its
+    next run, instead of caching the failure as it does for bad input (e.g. a diverged training)."""
+
+
 def fail(path, cause):
     """Raise a GenmixError of the form '<path>: <cause>'."""
     raise GenmixError(f"{path}: {cause}")

@@ -2,6 +2,7 @@ import csv
 import json
 
 import pytest
+import torch
 import yaml
 
 from genmix.cli import main
@@ -87,11 +88,13 @@ def test_interrupted_run_resumes_to_the_same_results(full_run, tmp_path):
     ds = cached_dataset(u["data"]["spec"], None, None, None)
     train_classifier(ds, TrainConfig.from_dict(u["train_config"]), u["dir"], "cpu", progress=False, stop_after=1)
     second = run_experiment(cfg, exp, progress=False)
-    assert not set(first) & set(second)  # nothing finished was executed again
+    # nothing finished was executed again; only the generator whose pretrained model is missing is retried
+    missing = [g for g in second if g.startswith("gen-textual-inversion-")]
+    assert len(missing) == 1 and set(first) & set(second) <= set(missing)
     assert set(first) | set(second) == {l.split()[1] for l in (exp_full / "units.log").read_text().splitlines()
                                         if l.startswith("ran")}
     assert (exp / "results.csv").read_text() == (exp_full / "results.csv").read_text()
-    assert run_experiment(cfg, exp, progress=False) == []  # a third run finds everything done
+    assert run_experiment(cfg, exp, progress=False) == missing  # a third run finds the rest done
 
 
 def test_report_rebuilds_tables_from_disk(full_run, tmp_path, capsys):
@@ -134,3 +137,43 @@ def test_genmix_rows_run_epochs_over_the_pool_unless_told_and_bad_epoch_is_a_cle
     bad = _config(tmp_path, genmix={"epoch": "synthetic"})
     assert main(["run", str(bad), "--out", str(tmp_path / "x")]) == 2
     assert "genmix.epoch: must be 'pool' or 'real'" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def _save_unet(path, seed):
+    from diffusers import UNet2DModel
+
+    torch.manual_seed(seed)
+    UNet2DModel(sample_size=16, in_channels=1, out_channels=1, block_out_channels=(16, 32), layers_per_block=1,
+                down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
+                norm_num_groups=8).save_pretrained(path)
+
+
+def test_a_model_built_after_a_run_is_used_by_the_next_run_and_a_rebuilt_one_retrains(tmp_path):
+    """A pretrained folder that is not there yet makes its rows 'not run' without caching that failure;
+    once it is built the same command trains on it, and a rebuilt folder is a new generator unit."""
+    from tests.helpers import make_folder_dataset
+
+    model = tmp_path / "models" / "unet"
+    make_folder_dataset(tmp_path / "data", (16, 16))
+    cfg = load_config(_config(tmp_path, data=f"folder:{tmp_path / 'data'}", seeds=[0], rows=["baseline", "genmix:ddpm"], audit=False,
+                              classifier={**TINY["classifier"], "epochs": 1}, generators={
+        "ddpm": {"init": str(model), "steps": 2, "batch_size": 8, "block_out_channels": [16, 32],
+                 "attention_levels": [False, False], "checkpoint_every": 100, "log_every": 1, "sampling_steps": 2,
+                 "synthesis": {"sample": {"steps": 2}}}}))
+    exp = tmp_path / "exp"
+
+    def status():
+        return {r["row"]: (r["status"], r["reason"]) for r in _rows(exp / "results.csv")}
+
+    first = run_experiment(cfg, exp, progress=False)
+    assert status()["GenMix (Diffusion)"][0] == "not run" and "cannot load" in status()["GenMix (Diffusion)"][1]
+    assert status()["Baseline"][0] == "done"
+    assert run_experiment(cfg, exp, progress=False) == [g for g in first if g.startswith("gen-")]  # retried
+    _save_unet(model, 0)
+    ran = run_experiment(cfg, exp, progress=False)
+    assert sorted(u.split("-")[0] for u in ran) == ["clf", "gen", "synth"]  # Baseline reused
+    assert status()["GenMix (Diffusion)"][0] == "done"
+    assert run_experiment(cfg, exp, progress=False) == []  # built and unchanged: everything cached
+    _save_unet(model, 1)  # rebuilt with other weights: its results are not reused
+    rerun = run_experiment(cfg, exp, progress=False)
+    assert [u for u in rerun if u.startswith("gen-")] and not set(rerun) & set(ran)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import GenmixError, one_line
+from ..errors import GenmixError, UnavailableInput, one_line
 
 MODELS: dict = {}
 
@@ -127,7 +127,7 @@ def load_pretrained(model: nn.Module, weights_enum, pretrained, name: str | None
     if path.suffix == ".safetensors" and path.is_file():
         return load_backbone_file(model, path, name)
     if not path.is_file():
-        raise GenmixError(
+        raise UnavailableInput(
             f"{path}: ImageNet weights not found. Download {weights_enum.url} into "
             f"{path.parent} (torchvision does this when online: torchvision.models.get_weight('"
             f"{weights_enum}').get_state_dict()), or pass --pretrained FILE")

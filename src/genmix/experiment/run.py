@@ -16,8 +16,8 @@ import os
 import time
 from pathlib import Path
 
-from ..checkpoint import config_hash
-from ..errors import GenmixError
+from ..checkpoint import config_hash, model_fingerprint
+from ..errors import GenmixError, UnavailableInput
 from .config import expand_rows
 
 _DATA_CACHE: dict = {}
@@ -101,7 +101,12 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
                 resolved["seed"] = seed
             gsyn = {**gsyn, "seed": seed}
         if gkey not in units["gen"]:
-            h = config_hash({"generator": gname, "config": resolved, "data": dkey})
+            key = {"generator": gname, "config": resolved, "data": dkey}
+            models = {k: model_fingerprint(resolved[k]) for k in ("pretrained", "init")
+                      if isinstance(resolved.get(k), str)}
+            if models:  # a rebuilt (or newly built) local model is a new unit
+                key["models"] = models
+            h = config_hash(key)
             units["gen"][gkey] = {"kind": "gen", "id": f"gen-{gname}-{h}", "generator": gname, "gen_key": gkey,
                                   "config": resolved, "data": data, "dir": str(exp_dir / "units" / f"gen-{gname}-{h}"),
                                   "synthesis": gsyn}
@@ -148,6 +153,8 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
         if "synthetic" in opts:
             hashed["augment_opts"]["synthetic"] = unit["synth"]  # hash by content, not by path
         hashed["data_fingerprint"] = dkey["fingerprint"]
+        if isinstance(tc.pretrained, str):
+            hashed["pretrained_fingerprint"] = model_fingerprint(tc.pretrained)
         h = config_hash(hashed)
         uid = f"clf-{slug(name)}-s{seed}-{h}"
         unit.update(id=uid, train_config=tcd, data=data, dir=str(exp_dir / "units" / uid), status="planned")
@@ -247,13 +254,22 @@ def slug(s):
 
 def _done(unit) -> bool:
     d = Path(unit["dir"])
-    if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run
-        return True
+    if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run,
+        return not _retry(d)           # unless the input was only unavailable (retried on the next run)
     if unit["kind"] == "gen":
         return (d / "model.safetensors").is_file()
     if unit["kind"] == "synth":
         return (d / "synth.json").is_file()
     return (d / "metrics.json").is_file()
+
+
+def _retry(d: Path) -> bool:
+    return bool(json.loads((d / "FAILED.json").read_text()).get("retry"))
+
+
+def _write_failure(work: Path, exc: GenmixError):
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "FAILED.json").write_text(json.dumps({"reason": str(exc), "retry": isinstance(exc, UnavailableInput)}))
 
 
 def _finish(work: Path, d: Path):
@@ -272,6 +288,10 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
     device = choose_device(os.environ.get("GENMIX_DEVICE"))
     t0 = time.perf_counter()
     d = Path(unit["dir"])
+    if (d / "FAILED.json").is_file() and _retry(d):  # a missing model that may be there now: start afresh
+        import shutil
+
+        shutil.rmtree(d)
     # generator and classifier units are written into <dir>.partial and renamed when finished
     # (a killed unit resumes from its .partial); an unfinished <dir> of an older genmix resumes in place
     work = d if d.is_dir() else d.with_name(d.name + ".partial")
@@ -283,8 +303,7 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         try:
             train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress)
         except GenmixError as exc:
-            work.mkdir(parents=True, exist_ok=True)
-            (work / "FAILED.json").write_text(json.dumps({"reason": str(exc)}))
+            _write_failure(work, exc)
         _finish(work, d)
     elif unit["kind"] == "synth":
         from ..generate.synthesize import synthesize
@@ -293,8 +312,7 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
             synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
                        device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
         except GenmixError as exc:
-            d.mkdir(parents=True, exist_ok=True)
-            (d / "FAILED.json").write_text(json.dumps({"reason": str(exc)}))
+            _write_failure(d, exc)
     else:
         from ..classify.train import TrainConfig, train_classifier
 
@@ -303,8 +321,7 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         try:
             train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
         except GenmixError as exc:  # e.g. training diverged: reported as not run, the rest of the grid goes on
-            work.mkdir(parents=True, exist_ok=True)
-            (work / "FAILED.json").write_text(json.dumps({"reason": str(exc)}))
+            _write_failure(work, exc)
         _finish(work, d)
     wall = time.perf_counter() - t0
     wf = d / "wall.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from torch import nn
 
-from ..errors import GenmixError
+from ..errors import GenmixError, UnavailableInput
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -164,7 +164,7 @@ class DDPM(GenerativeModel):
         try:
             unet = UNet2DModel.from_pretrained(path_or_id, subfolder=sub, low_cpu_mem_usage=has_accelerate())
         except Exception as exc:
-            raise GenmixError(f"{path_or_id}: cannot load a pretrained diffusers UNet2DModel "
+            raise UnavailableInput(f"{path_or_id}: cannot load a pretrained diffusers UNet2DModel "
                               f"({type(exc).__name__}: {str(exc)[:200]}). Offline, download it first and "
                               "pass its local folder") from None
         cfg = unet.config

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GenmixError
+from ..errors import GenmixError, UnavailableInput
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -140,7 +140,7 @@ class TextualInversion(GenerativeModel):
         try:
             pipe = DiffusionPipeline.from_pretrained(str(path_or_id), low_cpu_mem_usage=has_accelerate())
         except Exception as exc:
-            raise GenmixError(f"{path_or_id}: cannot load a pretrained text-to-image pipeline ({type(exc).__name__}: "
+            raise UnavailableInput(f"{path_or_id}: cannot load a pretrained text-to-image pipeline ({type(exc).__name__}: "
                               f"{str(exc)[:200]}). Offline, download it first (e.g. huggingface-cli download "
                               "CompVis/ldm-text2im-large-256) and pass its local folder") from None
         enc = getattr(pipe, "text_encoder", None) or getattr(pipe, "bert", None)
