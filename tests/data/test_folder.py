@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from genmix.data import load_dataset
 from genmix.errors import GenmixError

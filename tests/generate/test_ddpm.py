@@ -69,8 +69,21 @@ def test_ema_weights_differ_from_online_weights(trained):
 
 
 def test_init_offline_without_weights_is_a_clear_error(tmp_path):
-    with pytest.raises(GenmixError, match="cannot load a pretrained diffusers UNet2DModel"):
+    from genmix.errors import UnavailableInput
+
+    # a local folder not built yet: says how to build it, and is retried by genmix run once it exists
+    with pytest.raises(UnavailableInput, match="cannot load a pretrained diffusers UNet2DModel: no such folder "
+                       "yet .*genmix pretrain-ddpm"):
         build_generator("ddpm", {**CFG, "init": str(tmp_path / "missing")}, 2, 1, 16)
+    # an existing folder that does not load is bad input (cached as a failure, not retried)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    with pytest.raises(GenmixError, match="cannot load a pretrained diffusers UNet2DModel") as err:
+        build_generator("ddpm", {**CFG, "init": str(tmp_path / "broken")}, 2, 1, 16)
+    assert not isinstance(err.value, UnavailableInput)
+    # a hub id offline is unavailable, with the download hint
+    with pytest.raises(UnavailableInput, match="huggingface-cli download"):
+        build_generator("ddpm", {**CFG, "init": "no-such-org-genmix/no-such-model"}, 2, 1, 16)
 
 
 def test_init_from_a_local_pretrained_unet(tmp_path):

@@ -2,7 +2,6 @@
 class count: adapted convolutions, zero-initialised class embedding, exclusion rule, fig2.png."""
 
 import json
-import shutil
 
 import pytest
 import torch

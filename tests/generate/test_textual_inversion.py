@@ -69,7 +69,10 @@ def test_synthesis_writes_the_asked_counts(sd_path, tmp_path):
 
 
 def test_missing_pipeline_is_a_clear_error(tmp_path):
-    with pytest.raises(GenmixError, match="cannot load a pretrained text-to-image pipeline"):
+    from genmix.errors import UnavailableInput
+
+    with pytest.raises(UnavailableInput, match="cannot load a pretrained text-to-image pipeline: no such folder "
+                       "yet .*genmix pretrain-t2i --exclude-target DATA --out"):
         build_generator("textual-inversion", {"pretrained": str(tmp_path / "none")}, 2, 1, 16)
 
 

@@ -28,6 +28,30 @@ def has_accelerate() -> bool:
     return importlib.util.find_spec("accelerate") is not None
 
 
+def load_pretrained_part(load, path_or_id, what: str, build_hint: str):
+    """``load(path_or_id)`` for pretrained weights, with the failure a user can act on: a local folder that
+    is not there yet (``models/x`` under an existing folder, an absolute or ./ path) or a hub id that cannot be
+    fetched is an :class:`UnavailableInput` (``genmix run`` retries it once the model exists); an existing
+    folder that does not load is bad input."""
+    from pathlib import Path
+
+    from ..errors import UnavailableInput, one_line
+
+    text = str(path_or_id)
+    p = Path(text).expanduser()
+    local = p.exists() or p.is_absolute() or text.startswith((".", "~")) or (
+        len(p.parts) > 1 and p.parent.is_dir())
+    if local and not p.exists():
+        raise UnavailableInput(f"{text}: cannot load a pretrained {what}: no such folder yet ({build_hint})")
+    try:
+        return load(text)
+    except Exception as exc:
+        if local:
+            raise GenmixError(f"{text}: cannot load a pretrained {what} ({one_line(exc)})") from None
+        raise UnavailableInput(f"{text}: cannot load a pretrained {what} ({one_line(exc)}). Offline, download "
+                               "it first (huggingface-cli download ID) and pass its local folder") from None
+
+
 class FitSettings(Strict):
     """Settings of the shared fit loop (defaults: genmix.generate.fit.FIT_DEFAULTS and the presets)."""
     steps: PositiveInt | None = None

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GenmixError
 from ..validation import Fraction, GeneratorSettings, PositiveFloat, PositiveInt
 from .base import GenerativeModel, register, upsampling_plan
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from torch import nn
 
-from ..errors import GenmixError, UnavailableInput
+from ..errors import GenmixError
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from ..validation import Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
-from .base import GenerativeModel, has_accelerate, register
+from .base import GenerativeModel, has_accelerate, load_pretrained_part, register
 
 
 class DDPMSettings(GeneratorSettings):
@@ -161,12 +161,9 @@ class DDPM(GenerativeModel):
         from diffusers import UNet2DModel
 
         sub = "unet" if (Path(str(path_or_id)) / "unet" / "config.json").is_file() else None
-        try:
-            unet = UNet2DModel.from_pretrained(path_or_id, subfolder=sub, low_cpu_mem_usage=has_accelerate())
-        except Exception as exc:
-            raise UnavailableInput(f"{path_or_id}: cannot load a pretrained diffusers UNet2DModel "
-                              f"({type(exc).__name__}: {str(exc)[:200]}). Offline, download it first and "
-                              "pass its local folder") from None
+        unet = load_pretrained_part(
+            lambda p: UNet2DModel.from_pretrained(p, subfolder=sub, low_cpu_mem_usage=has_accelerate()), path_or_id,
+            "diffusers UNet2DModel", f"build one with genmix pretrain-ddpm --exclude-target DATA --out {path_or_id}")
         cfg = unet.config
         levels = len(cfg.block_out_channels)
         if self.image_size % 2 ** (levels - 1):

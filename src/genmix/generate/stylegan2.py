@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GenmixError
 from typing import Annotated
 
 from pydantic import Field, field_validator

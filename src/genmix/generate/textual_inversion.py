@@ -26,13 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GenmixError, UnavailableInput
+from ..errors import GenmixError
 from typing import Annotated
 
 from pydantic import Field, field_validator
 
 from ..validation import GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
-from .base import GenerativeModel, has_accelerate, register
+from .base import GenerativeModel, has_accelerate, load_pretrained_part, register
 
 TEMPLATES = ["a medical image of {token}", "a grayscale scan showing {token}", "a close-up medical image of {token}",
              "a cropped scan of {token}", "an image of {token}"]
@@ -137,12 +137,10 @@ class TextualInversion(GenerativeModel):
     def _load_pipeline(path_or_id):
         from diffusers import DiffusionPipeline
 
-        try:
-            pipe = DiffusionPipeline.from_pretrained(str(path_or_id), low_cpu_mem_usage=has_accelerate())
-        except Exception as exc:
-            raise UnavailableInput(f"{path_or_id}: cannot load a pretrained text-to-image pipeline ({type(exc).__name__}: "
-                              f"{str(exc)[:200]}). Offline, download it first (e.g. huggingface-cli download "
-                              "CompVis/ldm-text2im-large-256) and pass its local folder") from None
+        pipe = load_pretrained_part(
+            lambda p: DiffusionPipeline.from_pretrained(p, low_cpu_mem_usage=has_accelerate()), path_or_id,
+            "text-to-image pipeline", f"build one with genmix pretrain-t2i --exclude-target DATA --out {path_or_id}, "
+            "or download one, e.g. huggingface-cli download CompVis/ldm-text2im-large-256")
         enc = getattr(pipe, "text_encoder", None) or getattr(pipe, "bert", None)
         vae = getattr(pipe, "vae", None) or getattr(pipe, "vqvae", None)
         if enc is None or vae is None or not hasattr(pipe, "unet") or not hasattr(pipe, "tokenizer"):
