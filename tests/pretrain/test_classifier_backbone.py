@@ -126,3 +126,26 @@ def test_pretrain_beats_chance_on_held_out_corpus(tmp_path, medmnist_root, capsy
     val = load_corpus(cfg["corpus"], root, 16)["val"]
     majority = torch.bincount(val.labels).max().item() / len(val)
     assert cfg["final_val_acc"] > majority + 0.15, (cfg["final_val_acc"], majority)
+
+
+def test_a_rebuilt_backbone_file_gives_new_classifier_units(tmp_path):
+    """genmix run keys a classifier unit by its backbone file's content, not its path: rewriting the file
+    (e.g. pretraining again) must not reuse results trained on the old weights."""
+    from genmix.experiment.config import load_config
+    from genmix.experiment.run import plan
+
+    path = tmp_path / "bb.safetensors"
+    _backbone(path, "resnet18", ["medmnist:pneumoniamnist"])
+    cfg_path = tmp_path / "exp.yaml"
+    cfg_path.write_text(yaml.safe_dump({"data": "simulated:fll@16", "seeds": [0], "rows": ["baseline"],
+                                        "classifier": {"model": "resnet18", "epochs": 1, "pretrained": str(path)}}))
+
+    def ids():
+        return [u["id"] for u in plan(load_config(cfg_path), tmp_path / "exp", [0])["units"]["clf"]]
+
+    first = ids()
+    assert ids() == first  # unchanged file: the same (cached) units
+    torch.manual_seed(7)
+    save_backbone(path, create_model("resnet18", 5, 3, 16),
+                  {"model": "resnet18", "channels": 3, "image_size": 16, "corpus": ["medmnist:pneumoniamnist"]})
+    assert len(ids()) == 1 and ids() != first
