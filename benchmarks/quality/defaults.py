@@ -7,11 +7,14 @@ difference to the current default (alpha=0.3, epoch=pool) paired by (row, seed),
 candidate was the one chosen. A default is changed only when a candidate beats the current default on
 validation in every dataset listed (the rule is stated in the output).
 
-Run: python benchmarks/quality/defaults.py EXP_DIR [EXP_DIR ...] [--name NAME]
+Run: python benchmarks/quality/defaults.py EXP_DIR_OR_STUDY_JSON [...] [--name NAME]
+An argument ending in .json is a study this script saved before (benchmarks/results/defaults_study*.json):
+its per-dataset summaries are read as they are, so datasets whose runs are no longer on disk still count.
 """
 
 import argparse
 import csv
+import json
 import statistics as st
 import sys
 from collections import defaultdict
@@ -57,7 +60,13 @@ def main():
     per = {}
     for e in a.exps:
         exp = Path(e)
-        per[exp.name] = summarise(read(exp))
+        if exp.suffix == ".json":
+            saved = json.loads(exp.read_text())
+            if "per_dataset" not in saved:
+                raise SystemExit(f"{exp}: not a defaults study (no 'per_dataset' key)")
+            per.update(saved["per_dataset"])
+        else:
+            per[exp.name] = summarise(read(exp))
     labels = sorted({k for s in per.values() for k in s}, key=lambda k: (k != "no augmentation", k))
     lines = ["| Candidate | " + " | ".join(f"{d}: val F1 (Δ vs default) [chosen/n]" for d in per) + " |",
              "|---|" + "---|" * len(per)]
