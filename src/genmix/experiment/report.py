@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -388,6 +389,18 @@ def variance_line(info: dict) -> str:
             + " and the sampling of the test images.")
 
 
+def column_label(class_name: str) -> str:
+    """A class name as a table column: parenthesised detail dropped ('immature granulocytes(myelocytes, ...)'
+    -> 'immature granulocytes'), the name kept whole when nothing else is left."""
+    return re.sub(r"\s*\(.*?\)", "", class_name).strip() or class_name
+
+
+def column_labels(classes) -> list[str]:
+    """column_label of every class, or the full names when shortening would make two columns alike."""
+    labels = [column_label(c) for c in classes]
+    return labels if len(set(labels)) == len(labels) else list(classes)
+
+
 def _write_table_files(exp: Path, table, classes, info=None):
     info = info or {}
     keys = list(dict.fromkeys(k for e in table for k in e))
@@ -395,7 +408,7 @@ def _write_table_files(exp: Path, table, classes, info=None):
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(table)
-    head = ["Method", "Acc (%)", "F1 (%)"] + [f"{s} {c}" for c in classes for s in ("Sens", "Spec")] + ["AUC (%)", "seeds"]
+    head = ["Method", "Acc (%)", "F1 (%)"] + [f"{s} {c}" for c in column_labels(classes) for s in ("Sens", "Spec")] + ["AUC (%)", "seeds"]
     lines = verdict(table, exp)
     lines += [""] if lines else []
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
