@@ -16,6 +16,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from genmix.experiment.report import column_labels
+
 NAMES = {"dcgan": "DCGAN", "ddpm": "DDPM", "stylegan2": "StyleGAN2", "textual-inversion": "Textual Inversion"}
 KEYS = ("gan_test", "gan_test_floor", "gan_train", "gan_train_floor")
 
@@ -37,7 +39,7 @@ def main():
             if r[k] not in ("", "nan"):
                 vals[(r["generator"], r["class"])][k].append(float(r[k]))
     rare = min(n_syn.values())
-    head = [f"{c} (rare)" if n_syn[c] == rare else c for c in classes]
+    head = [f"{lab} (rare)" if n_syn[c] == rare else lab for c, lab in zip(classes, column_labels(classes))]
     print("| Generator | " + " | ".join(head) + " |")
     print("|---|" + "---|" * len(classes))
     for g in sorted({k[0] for k in vals}):
