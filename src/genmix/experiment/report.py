@@ -315,7 +315,7 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
             if low:
                 c, acc, floor = low
                 line += (f" Synthetic images may be unfaithful to their labels — see audit.csv (GAN-test accuracy on "
-                         f"{c} {acc:.2f}, below {AUDIT_LOW} x the {floor:.2f} of real test images, mean over "
+                         f"{column_label(c)} {acc:.2f}, below {AUDIT_LOW} x the {floor:.2f} of real test images, mean over "
                          f"this generator's syntheses).")
             else:
                 line += " Synthetic-data audit: see audit.csv."
