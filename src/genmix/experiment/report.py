@@ -559,8 +559,8 @@ def _fig3(unit, path, per: int = 4):
                           cmap="gray", vmin=0, vmax=1)
             if c == 0:
                 ax.set_title(title)
-        axes[c, 0].text(-0.02, 0.5, ds.class_names[c], transform=axes[c, 0].transAxes, ha="right", va="center",
-                        fontsize=8)
+        axes[c, 0].text(-0.02, 0.5, column_labels(ds.class_names)[c], transform=axes[c, 0].transAxes, ha="right",
+                        va="center", fontsize=8)
     fig.suptitle(f"{unit['generator']}: real / synthetic / GenMix training images per class")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -594,7 +594,7 @@ def _fig4(unit, path, title, n):
             m = (y == c).numpy()
             kw = dict(facecolors="none", edgecolors=cmap(c)) if marker == "o" else dict(color=cmap(c))
             ax.scatter(e[m, 0], e[m, 1], marker=marker, s=14 if marker != "." else 30, alpha=0.7,
-                       label=f"{name}: {ds.class_names[c]}", **kw)
+                       label=f"{name}: {column_label(ds.class_names[c])}", **kw)
     ax.set(title=f"t-SNE of classifier features: {title}", xticks=[], yticks=[])
     ax.legend(fontsize=6, ncol=2, loc="best")
     fig.tight_layout()
