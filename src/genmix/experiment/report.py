@@ -594,7 +594,7 @@ def _fig4(unit, path, title, n):
             m = (y == c).numpy()
             kw = dict(facecolors="none", edgecolors=cmap(c)) if marker == "o" else dict(color=cmap(c))
             ax.scatter(e[m, 0], e[m, 1], marker=marker, s=14 if marker != "." else 30, alpha=0.7,
-                       label=f"{name}: {column_label(ds.class_names[c])}", **kw)
+                       label=f"{name}: {column_labels(ds.class_names)[c]}", **kw)
     ax.set(title=f"t-SNE of classifier features: {title}", xticks=[], yticks=[])
     ax.legend(fontsize=6, ncol=2, loc="best")
     fig.tight_layout()
