@@ -3,8 +3,8 @@
 For each generator x class: the mean over that generator's syntheses (one per replicate) of GAN-test
 (a classifier trained on the real training split, scored on the synthetic images of the class) and
 GAN-train (a classifier trained on the synthetic images, scored on the real test images of the class),
-each beside its real-image floor (the same measure on real images, as the audit defines it), as "GAN-test [floor] / GAN-train [floor]". Classes with the fewest
-training images are marked (rare).
+each beside its real-image floor (the same measure on real images, as the audit defines it), as
+"GAN-test [floor] / GAN-train [floor]". Classes with the fewest training images are marked (rare).
 
 usage: python benchmarks/quality/audit_per_class.py EXP_DIR   (markdown on stdout)
 """
@@ -46,7 +46,8 @@ def main():
         cells = []
         for c in classes:
             v = {k: st.mean(x) if x else float("nan") for k, x in vals[(g, c)].items()}
-            cells.append(f"{v['gan_test']:.2f} [{v['gan_test_floor']:.2f}] / {v['gan_train']:.2f} [{v['gan_train_floor']:.2f}]")
+            cells.append(f"{v['gan_test']:.2f} [{v['gan_test_floor']:.2f}] / "
+                         f"{v['gan_train']:.2f} [{v['gan_train_floor']:.2f}]")
         print(f"| {NAMES.get(g, g)} | " + " | ".join(cells) + " |")
     cfg = json.loads((exp / "config.json").read_text()) if (exp / "config.json").is_file() else {}
     print(f"\nGAN-test [floor] / GAN-train [floor], mean over each generator's syntheses; {cfg.get('name', exp.name)}, "

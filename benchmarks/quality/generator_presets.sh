@@ -12,7 +12,6 @@ W=${1:-2}
 DS=${2:-breastmnist}
 SRC=runs/bench-$DS D=runs/bench-$DS-long-generators
 [ -f $SRC/table.csv ] || genmix run configs/$DS.yaml --out $SRC --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
-mkdir -p $D/units
-for u in $SRC/units/clf-baseline-s*; do ln -sfn "$(realpath "$u")" $D/units/; done
+python benchmarks/quality/link_units.py $SRC benchmarks/quality/$DS-long-generators.yaml $D 0,1,2  # its Baseline units
 genmix run benchmarks/quality/$DS-long-generators.yaml --out $D --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
 python benchmarks/quality/paired_runs.py $SRC $D quick long > benchmarks/results/generator_presets_$DS.md

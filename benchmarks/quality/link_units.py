@@ -16,7 +16,11 @@ DONE = {"gen": "model.safetensors", "synth": "synth.json", "clf": "metrics.json"
 
 
 def main():
+    if len(sys.argv) != 5:
+        raise SystemExit(__doc__.strip().splitlines()[-1])
     src, config, dst, seeds = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+    if not (src / "units").is_dir():
+        raise SystemExit(f"{src}: no units/ folder (not a `genmix run` experiment)")
     finished = {}
     for d in sorted((src / "units").iterdir()):
         kind, h = d.name.split("-", 1)[0], d.name.rsplit("-", 1)[-1]

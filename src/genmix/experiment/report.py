@@ -315,8 +315,8 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
             if low:
                 c, acc, floor = low
                 line += (f" Synthetic images may be unfaithful to their labels — see audit.csv (GAN-test accuracy on "
-                         f"{column_label(c)} {acc:.2f}, below {AUDIT_LOW} x the {floor:.2f} of real test images, mean over "
-                         f"this generator's syntheses).")
+                         f"{column_label(c)} {acc:.2f}, below {AUDIT_LOW} x the {floor:.2f} of real test images, "
+                         f"mean over this generator's syntheses).")
             else:
                 line += " Synthetic-data audit: see audit.csv."
         lines.append(line)
@@ -408,7 +408,8 @@ def _write_table_files(exp: Path, table, classes, info=None):
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(table)
-    head = ["Method", "Acc (%)", "F1 (%)"] + [f"{s} {c}" for c in column_labels(classes) for s in ("Sens", "Spec")] + ["AUC (%)", "seeds"]
+    head = (["Method", "Acc (%)", "F1 (%)"] + [f"{s} {c}" for c in column_labels(classes) for s in ("Sens", "Spec")]
+            + ["AUC (%)", "seeds"])
     lines = verdict(table, exp)
     lines += [""] if lines else []
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -547,6 +548,7 @@ def _fig3(unit, path, per: int = 4):
 
     ds, (xr, yr), (xs, ys), (xm, _, ym_real) = _training_views(unit, 400)
     k = ds.num_classes
+    names = column_labels(ds.class_names)
     fig, axes = plt.subplots(k, 3, figsize=(9, 1.0 + 1.4 * k), squeeze=False)
     for c in range(k):
         for j, (x, y, title) in enumerate(((xr, yr, "real"), (xs, ys, "synthetic"), (xm, ym_real, "GenMix"))):
@@ -559,8 +561,8 @@ def _fig3(unit, path, per: int = 4):
                           cmap="gray", vmin=0, vmax=1)
             if c == 0:
                 ax.set_title(title)
-        axes[c, 0].text(-0.02, 0.5, column_labels(ds.class_names)[c], transform=axes[c, 0].transAxes, ha="right",
-                        va="center", fontsize=8)
+        axes[c, 0].text(-0.02, 0.5, names[c], transform=axes[c, 0].transAxes, ha="right", va="center",
+                        fontsize=8)
     fig.suptitle(f"{unit['generator']}: real / synthetic / GenMix training images per class")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -586,6 +588,7 @@ def _fig4(unit, path, title, n):
     emb = TSNE(n_components=2, init="pca", random_state=0, perplexity=min(30, len(allf) - 1)).fit_transform(allf)
     fig, ax = plt.subplots(figsize=(6, 5))
     cmap = plt.get_cmap("tab10")
+    names = column_labels(ds.class_names)
     start = 0
     for (name, y, marker), f in zip(kinds, feats):
         e = emb[start:start + len(f)]
@@ -594,7 +597,7 @@ def _fig4(unit, path, title, n):
             m = (y == c).numpy()
             kw = dict(facecolors="none", edgecolors=cmap(c)) if marker == "o" else dict(color=cmap(c))
             ax.scatter(e[m, 0], e[m, 1], marker=marker, s=14 if marker != "." else 30, alpha=0.7,
-                       label=f"{name}: {column_labels(ds.class_names)[c]}", **kw)
+                       label=f"{name}: {names[c]}", **kw)
     ax.set(title=f"t-SNE of classifier features: {title}", xticks=[], yticks=[])
     ax.legend(fontsize=6, ncol=2, loc="best")
     fig.tight_layout()
