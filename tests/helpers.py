@@ -45,8 +45,8 @@ def write_nifti(path: Path, arr: np.ndarray):
     nib.Nifti1Image(arr.astype(np.float32).T, np.eye(4)).to_filename(str(path))
 
 
-def make_folder_dataset(root: Path, n_per_class=(6, 6), size=16, splits=True, seed=0):
-    """Two classes: dark vs bright squares, as PNGs."""
+def make_folder_dataset(root: Path, n_per_class=(6, 6), size=16, splits=True, seed=0, colour=False):
+    """Two classes: dark vs bright squares, as PNGs (greyscale, or RGB tinted red when ``colour``)."""
     rng = np.random.default_rng(seed)
     names = ["dark", "bright"]
     for s in (["train", "val", "test"] if splits else [None]):
@@ -54,6 +54,8 @@ def make_folder_dataset(root: Path, n_per_class=(6, 6), size=16, splits=True, se
             for i in range(n_per_class[c]):
                 base = 60 if c == 0 else 180
                 arr = np.clip(rng.normal(base, 10, (size, size)), 0, 255).astype(np.uint8)
+                if colour:
+                    arr = np.stack([arr, arr // 2, arr // 2], axis=-1)
                 d = root / s / name if s else root / name
                 write_png(d / f"{i}.png", arr)
     return names

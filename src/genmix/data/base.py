@@ -124,6 +124,11 @@ class ImageDataset:
         }
 
 
+def is_colour(images: torch.Tensor) -> bool:
+    """True when a (N,C,H,W) stack has a pixel whose channels differ (greyscale stored as RGB is not colour)."""
+    return images.shape[1] > 1 and bool((images[:, 1:] != images[:, :1]).any())
+
+
 def resize_uint8(images: torch.Tensor, size: int | None = None, channels: int | None = None) -> torch.Tensor:
     """Explicit conversion of a uint8 (N,C,H,W) stack to ``size`` x ``size`` and ``channels``."""
     x = images

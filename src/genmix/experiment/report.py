@@ -401,6 +401,12 @@ def column_labels(classes) -> list[str]:
     return labels if len(set(labels)) == len(labels) else list(classes)
 
 
+def plan_notes(exp_dir) -> list[str]:
+    """What ``genmix run`` noted about the experiment before running it (plan.json ``notes``)."""
+    f = Path(exp_dir) / "plan.json"
+    return list(json.loads(f.read_text()).get("notes") or []) if f.is_file() else []
+
+
 def _write_table_files(exp: Path, table, classes, info=None):
     info = info or {}
     keys = list(dict.fromkeys(k for e in table for k in e))
@@ -411,6 +417,8 @@ def _write_table_files(exp: Path, table, classes, info=None):
     head = (["Method", "Acc (%)", "F1 (%)"] + [f"{s} {c}" for c in column_labels(classes) for s in ("Sens", "Spec")]
             + ["AUC (%)", "seeds"])
     lines = verdict(table, exp)
+    for n in plan_notes(exp):
+        lines += ([""] if lines else []) + [f"**Note:** {n}"]
     lines += [""] if lines else []
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     tex = ["\\begin{tabular}{l" + "c" * (len(head) - 1) + "}", "\\hline",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     replicate = cfg.get("replicate", "classifier")
     units = {"gen": {}, "synth": {}, "clf": []}
     unavailable = {}
+    notes = []  # what a user should know before reading the table (e.g. a model that cannot draw these data)
     syn_defaults = {"ratio": 0.5, "seed": 0, "balance": False, "sample": {}, **cfg.get("synthesis", {})}
     settings = {**PRESETS[cfg["classifier"].get("preset", "quick")],
                 **{k: v for k, v in cfg["classifier"].items() if k != "preset"}}
@@ -86,9 +88,14 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
 
             check_init(resolved["init"], data["spec"])
         if isinstance(resolved.get("pretrained"), str):  # a genmix-pretrained model never saw the data's source
-            from ..pretrain.t2i import check_pretrained
+            from ..data.base import is_colour
+            from ..pretrain.t2i import check_pretrained, corpus_colour
 
             check_pretrained(resolved["pretrained"], data["spec"], f"{cfg.get('_path', 'config')}: generators.{gname}")
+            if corpus_colour(resolved["pretrained"]) is False and is_colour(ds["train"].images):
+                notes.append(f"{gname}: {resolved['pretrained']} was pretrained on greyscale images only (its "
+                             "genmix.json) and these data are in colour, so its samples will be grey; see the "
+                             "audit, or pretrain on a corpus with colour images (genmix pretrain-t2i --data).")
         gen_base[gname] = (resolved, gsyn)
 
     def gen_unit(gname, seed):
@@ -190,7 +197,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             select.append(entry)
     units["gen"] = dict(sorted(units["gen"].items()))
     return {"units": units, "unavailable": unavailable, "rows": rows, "budget": budget, "replicate": replicate,
-            "select": select}
+            "select": select, "notes": notes}
 
 
 def candidate_label(settings: dict) -> str:
@@ -357,6 +364,8 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
 
     audit_settings(cfg)
     p = plan(cfg, exp, seeds)
+    for note in p["notes"]:
+        print(f"genmix: note: {note}", file=sys.stderr, flush=True)
     if backend == "ray":
         from .ray_backend import RayBackend
 
@@ -476,5 +485,6 @@ def write_results(exp: Path, p: dict) -> Path:
     (exp / "plan.json").write_text(json.dumps({"rows": p["rows"], "unavailable": p["unavailable"],
                                                "units": p["units"], "budget": p.get("budget"),
                                                "replicate": p.get("replicate", "classifier"),
-                                               "select": p.get("select", [])}, indent=2, default=str))
+                                               "select": p.get("select", []), "notes": p.get("notes", [])},
+                                              indent=2, default=str))
     return path

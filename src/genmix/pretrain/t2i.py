@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.base import is_colour
 from ..errors import GenmixError
 
 T2I_DEFAULTS = dict(
@@ -224,6 +225,21 @@ def check_pretrained(pretrained, target: str, what: str = "pretrained model") ->
     check_disjoint(list(corpus), target, f"{what} ({meta})")
 
 
+def corpus_colour(pretrained) -> bool | None:
+    """Whether a genmix-pretrained model folder's corpus had colour images (genmix.json), or None when that
+    is not recorded (hub ids, other folders, models pretrained before it was recorded)."""
+    if not isinstance(pretrained, str):
+        return None
+    meta = Path(pretrained) / METADATA
+    if not meta.is_file():
+        return None
+    try:
+        value = json.loads(meta.read_text()).get("corpus_colour")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, bool) else None
+
+
 # --- training ---------------------------------------------------------------------------------
 def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str | None = None, data_root=None,
                  device="cpu", progress: bool = True, stop_after: int | None = None):
@@ -244,12 +260,17 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     out = Path(out_dir)
     meta = {"kind": "text-to-image", "corpus": corpus, "excluded": excluded, "exclude_target": exclude_target,
             "captions": captions, "config": c, "corpus_fingerprint": _fingerprint(images, labels),
-            "train_images": len(labels), "genmix_version": __version__}
+            "train_images": len(labels), "corpus_colour": is_colour(images), "genmix_version": __version__}
     done = out / METADATA
     if done.is_file() and (out / "model_index.json").is_file():
         stored = json.loads(done.read_text())
         if any(stored.get(k) != json.loads(json.dumps(meta[k])) for k in ("corpus", "config", "corpus_fingerprint")):
             raise GenmixError(f"{done}: {out} holds a model pretrained on another corpus or config; use a new --out")
+        if "corpus_colour" not in stored:  # models pretrained before it was recorded: add it (same corpus)
+            stored["corpus_colour"] = meta["corpus_colour"]
+            tmp = done.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(stored, indent=2))
+            tmp.replace(done)
         return stored  # cached: reused across experiments
     templates = bare_templates()
     with tempfile.TemporaryDirectory() as tmp:
@@ -365,8 +386,10 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
 
 
 def _without_steps(meta: dict) -> dict:
-    """A run may be resumed with another ``steps`` (the step count changes no step's computation)."""
-    return {**meta, "config": {k: v for k, v in meta["config"].items() if k != "steps"}}
+    """A run may be resumed with another ``steps`` (the step count changes no step's computation), and a
+    checkpoint written before ``corpus_colour`` was recorded still resumes (it is derived from the corpus)."""
+    return {**{k: v for k, v in meta.items() if k != "corpus_colour"},
+            "config": {k: v for k, v in meta["config"].items() if k != "steps"}}
 
 
 def _same(a, b) -> bool:
