@@ -2,10 +2,11 @@
 # The ratio / balance defaults study (issue 14, item 3), decided on VALIDATION only.
 # usage: benchmarks/quality/candidates_study.sh [WORKERS] [DATASET ...]
 #   (default: all four: breastmnist organamnist-fll3 pneumoniamnist-small bloodmnist-small)
-# Per dataset: runs configs/DATASET.yaml into runs/bench-DATASET when it has no table yet (its Table 1; cached and
-# resumable), links its finished units into runs/bench-DATASET-candidates (benchmarks/quality/link_units.py), runs
-# benchmarks/quality/DATASET-candidates.yaml there (only the new syntheses and classifier runs), and finally reads
-# every dataset's candidates.csv with benchmarks/quality/defaults.py (validation macro-F1 only).
+# Per dataset: pretrains the offline text-to-image model configs/DATASET.yaml names when it is missing (cached),
+# links the finished units of runs/bench-DATASET (its Table 1 run, when it is on disk) into
+# runs/bench-DATASET-candidates (benchmarks/quality/link_units.py), runs benchmarks/quality/DATASET-candidates.yaml
+# there (only what is not linked; cached and resumable), and finally reads every dataset's candidates.csv with
+# benchmarks/quality/defaults.py (validation macro-F1 only).
 set -e
 cd "$(dirname "$0")/../.."
 export HF_HUB_OFFLINE=1
@@ -15,8 +16,10 @@ SETS=${*:-breastmnist organamnist-fll3 pneumoniamnist-small bloodmnist-small}
 EXPS=()
 for DS in $SETS; do
   SRC=runs/bench-$DS D=runs/bench-$DS-candidates
-  [ -f $SRC/table.csv ] || genmix run configs/$DS.yaml --out $SRC --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
-  python benchmarks/quality/link_units.py $SRC benchmarks/quality/$DS-candidates.yaml $D 0,1,2
+  T2I=models/t2i-$DS TARGET=$DS
+  [ "$DS" = breastmnist ] && TARGET=medmnist:breastmnist
+  [ -f $T2I/genmix.json ] || genmix pretrain-t2i --exclude-target $TARGET --out $T2I
+  [ -d $SRC/units ] && python benchmarks/quality/link_units.py $SRC benchmarks/quality/$DS-candidates.yaml $D 0,1,2
   genmix run benchmarks/quality/$DS-candidates.yaml --out $D --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
   EXPS+=($D)
 done
