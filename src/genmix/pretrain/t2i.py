@@ -227,7 +227,8 @@ def check_pretrained(pretrained, target: str, what: str = "pretrained model") ->
 
 def corpus_colour(pretrained) -> bool | None:
     """Whether a genmix-pretrained model folder's corpus had colour images (genmix.json), or None when that
-    is not recorded (hub ids, other folders, models pretrained before it was recorded)."""
+    is not recorded (hub ids, other folders, models pretrained before it was recorded: genmix.json is part
+    of the model's fingerprint, so it is not rewritten after the fact)."""
     if not isinstance(pretrained, str):
         return None
     meta = Path(pretrained) / METADATA
@@ -266,11 +267,6 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
         stored = json.loads(done.read_text())
         if any(stored.get(k) != json.loads(json.dumps(meta[k])) for k in ("corpus", "config", "corpus_fingerprint")):
             raise GenmixError(f"{done}: {out} holds a model pretrained on another corpus or config; use a new --out")
-        if "corpus_colour" not in stored:  # models pretrained before it was recorded: add it (same corpus)
-            stored["corpus_colour"] = meta["corpus_colour"]
-            tmp = done.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(stored, indent=2))
-            tmp.replace(done)
         return stored  # cached: reused across experiments
     templates = bare_templates()
     with tempfile.TemporaryDirectory() as tmp:
