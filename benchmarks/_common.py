@@ -18,16 +18,24 @@ def header() -> dict:
     except OSError:
         commit = "unknown"
     cpu = platform.processor() or "unknown"
+    info = {}
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "cpu family", "model", "stepping") and key.strip() not in info:
+                info[key.strip()] = value.strip()
+            if not line.strip():
                 break
     except OSError:
         pass
+    cpu = info.get("model name", cpu)
     import torch
 
+    # the same unit gives bit-identical results on one machine, but not across CPU generations (the kernels
+    # torch picks differ), so results record which CPU and which kernel family ran them
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit, "cpu": cpu,
+            "cpu_family_model": f"{info.get('cpu family', '?')}/{info.get('model', '?')}/{info.get('stepping', '?')}",
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
