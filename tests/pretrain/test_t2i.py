@@ -168,6 +168,10 @@ def test_a_greyscale_corpus_is_recorded_and_noted_for_colour_data(model_dir, cor
     from genmix.pretrain.t2i import corpus_colour
 
     assert corpus_colour(str(model_dir)) is False and corpus_colour("CompVis/ldm-text2im-large-256") is None
+    make_folder_dataset(tmp_path / "colour-corpus", (4, 4), size=16, seed=5, colour=True)
+    pretrain_t2i([f"folder:{tmp_path / 'colour-corpus'}"], tmp_path / "m-colour", {**TINY, "steps": 1, "vae_steps": 1},
+                 progress=False)
+    assert corpus_colour(str(tmp_path / "m-colour")) is True
     for name, colour in (("rgb", True), ("grey", False)):
         make_folder_dataset(tmp_path / name, (4, 2), size=16, seed=3, colour=colour)
         cfg = tmp_path / f"{name}.yaml"
