@@ -172,6 +172,14 @@ def test_a_greyscale_corpus_is_recorded_and_noted_for_colour_data(model_dir, cor
     pretrain_t2i([f"folder:{tmp_path / 'colour-corpus'}"], tmp_path / "m-colour", {**TINY, "steps": 1, "vae_steps": 1},
                  progress=False)
     assert corpus_colour(str(tmp_path / "m-colour")) is True
+    # a model pretrained before corpus_colour was recorded: MedMNIST's metadata answers for a MedMNIST corpus
+    for corpus_specs, expected in ((["medmnist:breastmnist", "medmnist:organamnist@64"], False),
+                                   (["medmnist:breastmnist", "medmnist:bloodmnist"], True),
+                                   (["medmnist:breastmnist", corpus[0]], None)):
+        old = tmp_path / f"old-{len(corpus_specs)}-{expected}"
+        old.mkdir()
+        (old / "genmix.json").write_text(json.dumps({"kind": "text-to-image", "corpus": corpus_specs}))
+        assert corpus_colour(str(old)) is expected, corpus_specs
     for name, colour in (("rgb", True), ("grey", False)):
         make_folder_dataset(tmp_path / name, (4, 2), size=16, seed=3, colour=colour)
         cfg = tmp_path / f"{name}.yaml"

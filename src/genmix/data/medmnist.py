@@ -28,6 +28,17 @@ def resolve_root(root: str | os.PathLike | None) -> Path:
     return root
 
 
+def medmnist_channels(spec: str) -> int | None:
+    """The channel count MedMNIST's metadata gives a ``medmnist:<flag>[@size]`` spec (3 = colour), or None
+    for any other spec or an unknown flag. Reads no image file."""
+    if not spec.startswith("medmnist:"):
+        return None
+    from medmnist import INFO
+
+    info = INFO.get(spec.split(":", 1)[1].split("@", 1)[0].lower())
+    return int(info["n_channels"]) if info else None
+
+
 def load_medmnist(flag: str, size: int | None = None, root=None, download: bool | None = None) -> ImageDataset:
     import medmnist
     from medmnist import INFO

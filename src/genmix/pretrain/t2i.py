@@ -227,18 +227,27 @@ def check_pretrained(pretrained, target: str, what: str = "pretrained model") ->
 
 def corpus_colour(pretrained) -> bool | None:
     """Whether a genmix-pretrained model folder's corpus had colour images (genmix.json), or None when that
-    is not recorded (hub ids, other folders, models pretrained before it was recorded: genmix.json is part
-    of the model's fingerprint, so it is not rewritten after the fact)."""
+    is not known (hub ids, other folders). Models pretrained before it was recorded are not rewritten
+    (genmix.json is part of the model's fingerprint that keys cached units); when their corpus is MedMNIST
+    sets only, MedMNIST's metadata (channels per set) answers instead."""
+    from ..data.medmnist import medmnist_channels
+
     if not isinstance(pretrained, str):
         return None
     meta = Path(pretrained) / METADATA
     if not meta.is_file():
         return None
     try:
-        value = json.loads(meta.read_text()).get("corpus_colour")
-    except (json.JSONDecodeError, AttributeError):
+        stored = json.loads(meta.read_text())
+        value, corpus = stored.get("corpus_colour"), list(stored.get("corpus") or [])
+    except (json.JSONDecodeError, AttributeError, TypeError):
         return None
-    return value if isinstance(value, bool) else None
+    if isinstance(value, bool):
+        return value
+    channels = [medmnist_channels(str(spec)) for spec in corpus]
+    if not corpus or None in channels:
+        return None
+    return any(c == 3 for c in channels)
 
 
 # --- training ---------------------------------------------------------------------------------
