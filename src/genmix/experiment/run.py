@@ -93,8 +93,8 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
 
             check_pretrained(resolved["pretrained"], data["spec"], f"{cfg.get('_path', 'config')}: generators.{gname}")
             if corpus_colour(resolved["pretrained"]) is False and is_colour(ds["train"].images):
-                notes.append(f"{gname}: {resolved['pretrained']} was pretrained on greyscale images only (its "
-                             "genmix.json) and these data are in colour, so its samples will be grey; see the "
+                notes.append(f"{gname}: {resolved['pretrained']} was pretrained on greyscale images only "
+                             "and these data are in colour, so its samples will be grey; see the "
                              "audit, or pretrain on a corpus with colour images (genmix pretrain-t2i --data).")
         gen_base[gname] = (resolved, gsyn)
 
