@@ -109,6 +109,19 @@ def test_interrupted_and_resumed_equals_uninterrupted(model_dir, corpus, tmp_pat
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), part
 
 
+def test_a_checkpoint_written_before_corpus_colour_was_recorded_resumes(corpus, tmp_path):
+    from genmix.checkpoint import load_state, save_state
+
+    out = tmp_path / "m"
+    assert pretrain_t2i(corpus, out, TINY, progress=False, stop_after=3) is None
+    ckpt = out / "checkpoint.safetensors"
+    st = load_state(ckpt)
+    del st["meta"]["corpus_colour"]  # as an older genmix wrote it
+    save_state(ckpt, st)
+    meta = pretrain_t2i(corpus, out, TINY, progress=False)
+    assert meta["steps_done"] == 6 and meta["corpus_colour"] is False
+
+
 def test_divergence_stops_with_a_clear_error(corpus, tmp_path):
     with pytest.raises(GenmixError, match="diverged at step 1"):
         pretrain_t2i(corpus, tmp_path / "m", {**TINY, "kl_weight": float("inf")}, progress=False)
