@@ -108,7 +108,7 @@ def test_outputs_state_the_encoder_and_hold_a_row_per_class(audits):
     assert [r["class"] for r in rows] == [*ds.class_names, "overall"]
     assert rows[-1]["n_synthetic"] == str(2 * N) and float(rows[-1]["fd_floor"]) > 0
     # one real-train classifier and one GAN-train floor classifier shared by the three sets; GAN-train per set
-    kinds = sorted(p.name.rsplit("-", 1)[0] for p in (tmp / "classifiers").iterdir())
+    kinds = sorted(p.name.rsplit("-", 1)[0] for p in (tmp / "classifiers").iterdir() if p.is_dir())
     assert kinds == ["real-subset-train", "real-train", "synthetic-train", "synthetic-train", "synthetic-train"]
 
 

@@ -132,8 +132,7 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     xva, yva = val.batch(slice(None))
 
     cache = Path(classifier_dir) if classifier_dir is not None else out / "classifiers"
-    clf, clf_cfg = fit_classifier(train, test, names, cache, device, encoder_model, encoder_epochs, seed,
-                                  tag=f"real-train:{ds.spec}", progress=progress)
+    clf, clf_cfg = fit_real_classifier(ds, cache, device, encoder_model, encoder_epochs, seed, progress)
     if features is None:
         net = clf
         encoder = {"kind": "trained", "model": encoder_model, "epochs": encoder_epochs, "seed": seed,
@@ -231,6 +230,16 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     write_json(out / "audit.json", result)
     _write_csv(out / "audit.csv", rows)
     return result
+
+
+def fit_real_classifier(ds, classifier_dir, device="cpu", encoder_model: str = "resnet18", encoder_epochs: int = 10,
+                        seed: int = 0, progress: bool = False):
+    """The real-train classifier every audit of ``ds`` uses (GAN-test, and the default features), trained
+    once into ``classifier_dir`` and loaded from there by the audits that share it."""
+    from .features import fit_classifier
+
+    return fit_classifier(ds["train"], ds["test"], ds.class_names, classifier_dir, device, encoder_model,
+                          encoder_epochs, seed, tag=f"real-train:{ds.spec}", progress=progress)
 
 
 def balanced(per_class: list[float], classes: list[int]) -> float:

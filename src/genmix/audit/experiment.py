@@ -1,7 +1,11 @@
-"""The audit inside ``genmix run``: one audit per synthesis unit, cached in
-``EXP_DIR/units/audit-<synth id>/`` (recomputed when its settings change), the audit classifiers
-shared in ``EXP_DIR/units/audit-classifiers/``; ``EXP_DIR/audit.csv`` (every class + overall of
-every synthesis) and ``EXP_DIR/audit.md`` (overall rows, appended to ``table.md`` by the report).
+"""The audit inside ``genmix run``: graph units beside the classifier runs, so audits run on the
+workers while classifiers train. One ``audit-real-classifier`` unit trains the real-train classifier
+(GAN-test, and the default features) once; then one ``audit`` unit per synthesis, cached in
+``EXP_DIR/units/audit-<synth id>/`` (recomputed when its settings change). The audit classifiers
+are shared in ``EXP_DIR/units/audit-classifiers/`` (a file lock per classifier keeps concurrent
+audits from training the same one twice). After the graph, :func:`audit_experiment` writes
+``EXP_DIR/audit.csv`` (every class + overall of every synthesis) and ``EXP_DIR/audit.md`` (overall
+rows, appended to ``table.md`` by the report).
 
 Config key ``audit``: ``true`` (default) | ``false`` | a mapping with ``samples_per_class`` (int >= 1,
 default all), ``model`` (the audit classifiers' model, default the config's classifier model),
@@ -54,38 +58,76 @@ def audit_settings(cfg: dict) -> dict | None:
     return out
 
 
-def audit_experiment(cfg: dict, exp, p: dict, ds, device="cpu", progress: bool = False) -> Path | None:
-    """Audit every finished synthesis of the plan ``p`` against the real dataset ``ds``; write
-    EXP_DIR/audit.csv and audit.md (removed when the config turns the audit off)."""
-    from . import COLUMNS, METHOD, audit_images, load_synthetic_split, write_json
+def audit_units(cfg: dict, exp_dir, synth_units: dict, data: dict, data_fingerprint: str) -> dict:
+    """The audit's graph units for the synthesis units of a plan (none when the audit is off): the
+    real-train classifier, then one audit per synthesis (it names its synthesis and that classifier,
+    so it starts when both are finished)."""
+    from ..checkpoint import config_hash
+    from . import METHOD
+
+    settings = audit_settings(cfg)
+    if settings is None or not synth_units:
+        return {}
+    exp = Path(exp_dir)
+    classifiers = str(exp / "units" / "audit-classifiers")
+    rkey = {"model": settings["model"], "epochs": settings["epochs"], "seed": 0, "data": data_fingerprint}
+    rid = f"audit-real-classifier-{config_hash(rkey)}"
+    out = {rid: {"kind": "audit-real-classifier", "id": rid, "data": data, "model": settings["model"],
+                 "epochs": settings["epochs"], "classifier_dir": classifiers, "dir": str(exp / "units" / rid)}}
+    key = {**settings, "method": METHOD}  # an audit cached by an older method is recomputed
+    for sid, u in sorted(synth_units.items()):
+        aid = f"audit-{sid}"
+        out[aid] = {"kind": "audit", "id": aid, "synth": sid, "synth_dir": u["dir"], "real_classifier": rid,
+                    "data": data, "settings": key, "classifier_dir": classifiers, "dir": str(exp / "units" / aid)}
+    return out
+
+
+def audit_unit_done(unit: dict) -> bool:
+    """A finished audit unit: the real-train classifier's record, or an audit with these settings."""
+    d = Path(unit["dir"])
+    if unit["kind"] == "audit-real-classifier":
+        return (d / "classifier.json").is_file()
+    done = d / "audit.json"
+    return done.is_file() and json.loads(done.read_text()).get("settings") == unit["settings"]
+
+
+def execute_audit_unit(unit: dict, ds, device="cpu", progress: bool = False):
+    """Run one audit unit (see :func:`audit_units`) on the real dataset ``ds``."""
+    from . import audit_images, fit_real_classifier, load_synthetic_split, write_json
+
+    d = Path(unit["dir"])
+    if unit["kind"] == "audit-real-classifier":
+        _, clf_cfg = fit_real_classifier(ds, unit["classifier_dir"], device, unit["model"], unit["epochs"], 0,
+                                         progress)
+        d.mkdir(parents=True, exist_ok=True)
+        write_json(d / "classifier.json", clf_cfg)
+        return
+    s = unit["settings"]
+    audit_images(load_synthetic_split(unit["synth_dir"], ds), ds, d, device=device,
+                 samples_per_class=s["samples_per_class"], features=s["features"], features_model=s["features_model"],
+                 encoder_model=s["model"], encoder_epochs=s["epochs"], classifier_dir=unit["classifier_dir"],
+                 source=unit["synth_dir"], progress=progress)
+    done = d / "audit.json"
+    write_json(done, {**json.loads(done.read_text()), "settings": s})
+
+
+def audit_experiment(cfg: dict, exp, p: dict) -> Path | None:
+    """Collect the finished audits of the plan ``p`` (its ``audit`` units) into EXP_DIR/audit.csv and
+    audit.md (removed when the config turns the audit off). A synthesis whose audit has not finished
+    (or failed: its FAILED.json says why) is left out."""
+    from . import COLUMNS
 
     exp = Path(exp)
-    settings = audit_settings(cfg)
-    if settings is None:
+    if audit_settings(cfg) is None:
         for f in ("audit.csv", "audit.md"):
             (exp / f).unlink(missing_ok=True)
         return None
-    key = {**settings, "method": METHOD}  # an audit cached by an older method is recomputed
     results = []
-    for sid, u in sorted(p["units"]["synth"].items()):
-        if not (Path(u["dir"]) / "synth.json").is_file():
+    for aid, a in sorted(p["units"].get("audit", {}).items()):
+        if a["kind"] != "audit" or not audit_unit_done(a):
             continue
-        d = exp / "units" / f"audit-{sid}"
-        done = d / "audit.json"
-        res = json.loads(done.read_text()) if done.is_file() else None
-        if res is None or res.get("settings") != key:
-            if progress:
-                import sys
-
-                print(f"audit {sid}", file=sys.stderr, flush=True)
-            res = audit_images(load_synthetic_split(u["dir"], ds), ds, d, device=device,
-                               samples_per_class=settings["samples_per_class"], features=settings["features"],
-                               features_model=settings["features_model"], encoder_model=settings["model"],
-                               encoder_epochs=settings["epochs"], classifier_dir=exp / "units" / "audit-classifiers",
-                               source=u["dir"])
-            write_json(done, {**json.loads(done.read_text()), "settings": key})
-            res = json.loads(done.read_text())
-        results.append((sid, u, res))
+        u = p["units"]["synth"][a["synth"]]
+        results.append((a["synth"], u, json.loads((Path(a["dir"]) / "audit.json").read_text())))
     tmp = exp / "audit.csv.tmp"
     with open(tmp, "w", newline="") as f:
         w = csv.writer(f)

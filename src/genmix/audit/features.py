@@ -38,8 +38,12 @@ def fit_classifier(train, evaluate, class_names, cache_dir, device, model="resne
     """Train ``model`` on the Split ``train`` (epoch chosen on ``train`` itself), cached in
     ``cache_dir/<tag>-<hash of settings and image content>`` so that audits sharing a cache train
     each classifier once. ``evaluate`` is the Split its final test metrics are written for.
-    Returns the loaded model (eval mode) and its settings.
+    Audits running at the same time (graph units in other processes) take a file lock on that
+    folder: one trains, the others wait and load it. Returns the loaded model (eval mode) and its
+    settings.
     """
+    from filelock import FileLock
+
     from ..checkpoint import config_hash
 
     from ..classify.train import TrainConfig, load_model, train_classifier
@@ -54,8 +58,10 @@ def fit_classifier(train, evaluate, class_names, cache_dir, device, model="resne
                       lr=lr, schedule="cosine", patience=epochs + 1, seed=seed).validate()
     ds = ImageDataset(cfg.data, list(class_names), {"train": train, "val": train, "test": evaluate})
     out_dir = Path(cache_dir) / f"{tag.split(':')[0]}-{config_hash([asdict(cfg), split_fingerprint(evaluate)])}"
-    train_classifier(ds, cfg, out_dir, device, progress=progress)
-    net, _ = load_model(out_dir, device)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(out_dir.with_name(out_dir.name + ".lock")):
+        train_classifier(ds, cfg, out_dir, device, progress=progress)
+        net, _ = load_model(out_dir, device)
     net.eval()
     return net, asdict(cfg)
 

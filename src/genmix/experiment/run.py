@@ -196,6 +196,9 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
                 entry["candidates"].append({"label": label, "settings": cand, "unit": by_hash[h]["id"]})
             select.append(entry)
     units["gen"] = dict(sorted(units["gen"].items()))
+    from ..audit.experiment import audit_units
+
+    units["audit"] = audit_units(cfg, exp_dir, units["synth"], data, dkey["fingerprint"])
     return {"units": units, "unavailable": unavailable, "rows": rows, "budget": budget, "replicate": replicate,
             "select": select, "notes": notes}
 
@@ -267,6 +270,10 @@ def _done(unit) -> bool:
         return (d / "model.safetensors").is_file()
     if unit["kind"] == "synth":
         return (d / "synth.json").is_file()
+    if unit["kind"].startswith("audit"):
+        from ..audit.experiment import audit_unit_done
+
+        return audit_unit_done(unit)
     return (d / "metrics.json").is_file()
 
 
@@ -312,6 +319,15 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         except GenmixError as exc:
             _write_failure(work, exc)
         _finish(work, d)
+    elif unit["kind"].startswith("audit"):  # written in place: an audit is recomputed whole when unfinished
+        from ..audit.experiment import execute_audit_unit
+
+        data = unit["data"]
+        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
+        try:
+            execute_audit_unit(unit, ds, device, progress)
+        except GenmixError as exc:
+            _write_failure(d, exc)
     elif unit["kind"] == "synth":
         from ..generate.synthesize import synthesize
 
@@ -386,12 +402,9 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
     units = [u for u in flatten_units(p["units"]) if u.get("status") != "not run" and "dir" in u]
     executed = run_graph(units, exp, runner, execute_unit, _done, _failed, skip, progress=progress,
                          stop_after_units=stop_after_units, schedule=schedule, hook=hook)
-    if stop_after_units is None:  # the synthetic-data audit (genmix.audit.experiment), cached per synthesis
-        from ..audit.experiment import audit_experiment
-        from ..device import choose_device
+    from ..audit.experiment import audit_experiment
 
-        audit_experiment(cfg, exp, p, ds, choose_device(os.environ.get("GENMIX_DEVICE")),
-                         progress)
+    audit_experiment(cfg, exp, p)  # the synthetic-data audits finished so far, in audit.csv / audit.md
     write_results(exp, p)
     return executed
 
@@ -478,7 +491,8 @@ def write_results(exp: Path, p: dict) -> Path:
     with open(exp / "timings.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["unit", "kind", "wall_s"])
-        for u in [*p["units"]["gen"].values(), *p["units"]["synth"].values(), *p["units"]["clf"]]:
+        for u in [*p["units"]["gen"].values(), *p["units"]["synth"].values(), *p["units"]["clf"],
+                  *p["units"].get("audit", {}).values()]:
             wf = Path(u.get("dir", "/nonexistent")) / "wall.json"
             if wf.is_file():
                 w.writerow([u["id"], u["kind"], round(json.loads(wf.read_text())["wall_s"], 1)])
