@@ -88,3 +88,23 @@ def test_a_shared_audit_classifier_is_trained_once_under_its_lock(tmp_path):
     held.release()
     t.join(60)
     assert not t.is_alive() and (trained / "model.safetensors").read_bytes() == first
+
+
+def test_an_audit_that_fails_is_said_under_the_table_and_the_rest_goes_on(tmp_path, monkeypatch, capsys):
+    import genmix.audit
+    from genmix.errors import GenmixError
+
+    def broken(*a, **k):
+        raise GenmixError("synth: images are 8x8 but simulated:fll@16 is 1x16x16")
+
+    monkeypatch.setattr(genmix.audit, "audit_images", broken)
+    cfg = _cfg(tmp_path, rows=["baseline", "genmix:dcgan"])
+    run_experiment(cfg, tmp_path / "exp", progress=False)
+    md = (tmp_path / "exp" / "audit.md").read_text()
+    assert "Not audited: dcgan (ratio 0.5): synth: images are 8x8 but simulated:fll@16 is 1x16x16" in md
+    assert "genmix: audit failed for dcgan (ratio 0.5)" in capsys.readouterr().err
+    from genmix.experiment.report import report
+
+    report(tmp_path / "exp", figures=False)  # Table 1 all the same, the failure under it
+    table = (tmp_path / "exp" / "table.md").read_text()
+    assert "Not audited: dcgan" in table and "| GenMix (DCGAN) |" in table

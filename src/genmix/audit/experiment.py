@@ -122,12 +122,22 @@ def audit_experiment(cfg: dict, exp, p: dict) -> Path | None:
         for f in ("audit.csv", "audit.md"):
             (exp / f).unlink(missing_ok=True)
         return None
-    results = []
+    results, failed = [], []
     for aid, a in sorted(p["units"].get("audit", {}).items()):
+        why = Path(a["dir"]) / "FAILED.json"
+        if why.is_file():  # e.g. a synthesis without images of these data's size: said under the table
+            u = p["units"]["synth"].get(a.get("synth"))
+            what = f"{u['generator']} ({_synthesis_words(u)})" if u else "the real-train classifier"
+            failed.append(f"{what}: {json.loads(why.read_text())['reason']}")
+            continue
         if a["kind"] != "audit" or not audit_unit_done(a):
             continue
         u = p["units"]["synth"][a["synth"]]
         results.append((a["synth"], u, json.loads((Path(a["dir"]) / "audit.json").read_text())))
+    for line in failed:
+        import sys
+
+        print(f"genmix: audit failed for {line}", file=sys.stderr, flush=True)
     tmp = exp / "audit.csv.tmp"
     with open(tmp, "w", newline="") as f:
         w = csv.writer(f)
@@ -136,8 +146,15 @@ def audit_experiment(cfg: dict, exp, p: dict) -> Path | None:
             for r in res["rows"]:
                 w.writerow([sid, u["generator"], u["ratio"], u["balance"], *[_cell(r.get(k)) for k in COLUMNS]])
     tmp.replace(exp / "audit.csv")
-    (exp / "audit.md").write_text(audit_markdown(results))
+    md = audit_markdown(results)
+    if failed:
+        md = (md or "## Audit of the synthetic images\n") + "\n" + "".join(f"Not audited: {x}\n" for x in failed)
+    (exp / "audit.md").write_text(md)
     return exp / "audit.csv"
+
+
+def _synthesis_words(u: dict) -> str:
+    return f"ratio {u['ratio']}" + (", balanced" if u["balance"] else "")
 
 
 def _cell(v):
@@ -171,7 +188,7 @@ def audit_markdown(results) -> str:
              "GAN-test [floor] | GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for sid, u, res in results:
         o = next(r for r in res["rows"] if r["class"] == "overall")
-        syn = f"ratio {u['ratio']}" + (", balanced" if u["balance"] else "")
+        syn = _synthesis_words(u)
         flag = " **memorising**" if o["memorising"] else ""
         lines.append(f"| {u['generator']} | {syn} | {o['n_synthetic']} | {o['n_realism']} | "
                      f"{f(o['fd'])} [{f(o['fd_floor'])}] | "
