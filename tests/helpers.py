@@ -13,7 +13,6 @@ def write_png(path: Path, arr: np.ndarray):
 
 
 def write_dicom(path: Path, arr: np.ndarray, slope=1.0, intercept=-1024.0, center=40.0, width=400.0):
-    import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 

@@ -1,7 +1,6 @@
 """Summarise a finished quality run: table.md, wall time, peak RSS, unit timings -> results JSON."""
 
 import csv
-import json
 import re
 import sys
 from pathlib import Path

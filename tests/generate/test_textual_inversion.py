@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-from genmix.errors import GenmixError
 from genmix.generate.base import build_generator
 from genmix.generate.fit import load_generator, train_generator
 from genmix.generate.synthesize import synthesize

@@ -551,7 +551,6 @@ def _training_views(unit, n_each: int, seed: int = 0):
 
 def _fig3(unit, path, per: int = 4):
     import matplotlib.pyplot as plt
-    import torch
     from torchvision.utils import make_grid
 
     ds, (xr, yr), (xs, ys), (xm, _, ym_real) = _training_views(unit, 400)
