@@ -123,7 +123,7 @@ def audit_experiment(cfg: dict, exp, p: dict) -> Path | None:
             (exp / f).unlink(missing_ok=True)
         return None
     results, failed = [], []
-    for aid, a in sorted(p["units"].get("audit", {}).items()):
+    for _, a in sorted(p["units"].get("audit", {}).items()):
         why = Path(a["dir"]) / "FAILED.json"
         if why.is_file():  # e.g. a synthesis without images of these data's size: said under the table
             u = p["units"]["synth"].get(a.get("synth"))
