@@ -17,7 +17,9 @@ whole grids). Run: python benchmarks/speed/scheduling.py --config configs/breast
 units (plan.json, with their dependencies) and each unit's measured wall time (units/*/wall.json)
 go through the real scheduler (genmix.experiment.graph.run_graph, both orders) on a virtual clock
 with W workers: each unit takes its measured time. Cheap (no unit runs); it assumes a unit's time
-does not depend on what runs beside it, which holds for 1-thread workers on separate cores.
+does not depend on what runs beside it, which holds for 1-thread workers on separate cores. A grid with
+audit units also gets the order genmix used before 2026-12-01: the graph without them, then the audits
+one after another (their measured times summed).
 Run: python benchmarks/speed/scheduling.py --replay runs/bench-breastmnist --workers 2
 """
 
@@ -115,7 +117,7 @@ class VirtualClockBackend:
         pass
 
 
-def replay(exp_dir: str, workers: int):
+def replay(exp_dir: str, workers: int, name: str | None = None):
     import json
 
     from genmix.experiment.graph import flatten_units, run_graph
@@ -134,19 +136,24 @@ def replay(exp_dir: str, workers: int):
         raise SystemExit(f"{exp_dir}: {len(missing)} units have no wall.json (grid not finished?), e.g. {missing[0]}")
     res = {}
     tmp = Path(tempfile.mkdtemp(prefix="genmix-replay-"))
+    audits = [u for u in units if u["kind"].startswith("audit")]
     try:
-        for schedule in ("graph", "stages"):
+        for schedule, subset in (("graph", units), ("stages", units),
+                                 ("graph_without_audits", [u for u in units if u not in audits])):
             backend = VirtualClockBackend(workers, durations)
-            ran = run_graph(units, tmp, backend, None, lambda u: False, lambda u: None, lambda *a: None,
-                            progress=False, schedule=schedule)
-            assert len(ran) == len(units)
+            ran = run_graph(subset, tmp, backend, None, lambda u: False, lambda u: None, lambda *a: None,
+                            progress=False, schedule=schedule.split("_")[0])
+            assert len(ran) == len(subset)
             res[schedule] = backend.now
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    # before 2026-12-01 the audits ran one after another in the driver once the graph had finished
+    res["audits_after_graph"] = res["graph_without_audits"] + sum(durations[u["id"]] for u in audits)
     kinds = {}
     for u in units:
         kinds[u["kind"]] = kinds.get(u["kind"], 0) + durations[u["id"]]
-    name = exp.name.removeprefix("bench-") + ("" if workers == 2 else f"_w{workers}")
+    given = name
+    name = (name or exp.name.removeprefix("bench-")) + ("" if workers == 2 else f"_w{workers}")
     save(f"speed_scheduling_replay_{name}", {
         "benchmark": "task graph vs stage-by-stage order, replayed on a virtual clock with each unit's measured "
                      "wall time (genmix.experiment.graph.run_graph, both orders)",
@@ -155,7 +162,10 @@ def replay(exp_dir: str, workers: int):
         "lower_bound_s": round(sum(durations.values()) / workers, 1),
         "graph_s": round(res["graph"], 1), "stages_s": round(res["stages"], 1),
         "ratio_graph_over_stages": round(res["graph"] / res["stages"], 3),
-        "command": f"python benchmarks/speed/scheduling.py --replay {exp_dir} --workers {workers}"})
+        "audit_units": len(audits), "audits_after_graph_s": round(res["audits_after_graph"], 1),
+        "ratio_graph_over_audits_after_graph": round(res["graph"] / res["audits_after_graph"], 3),
+        "command": f"python benchmarks/speed/scheduling.py --replay {exp_dir} --workers {workers}"
+                   + (f" --name {given}" if given else "")})
 
 
 def main():
@@ -166,9 +176,10 @@ def main():
     ap.add_argument("--out", default="runs/bench-scheduling")
     ap.add_argument("--replay", metavar="EXP_DIR", help="replay a finished grid's measured unit times through both "
                                                          "orders on a virtual clock (cheap)")
+    ap.add_argument("--name", help="with --replay: the result file's name (default: EXP_DIR's name without bench-)")
     a = ap.parse_args()
     if a.replay:
-        return replay(a.replay, a.workers)
+        return replay(a.replay, a.workers, a.name)
     import torch
 
     torch.set_num_threads(1)
