@@ -138,13 +138,13 @@ def replay(exp_dir: str, workers: int, name: str | None = None):
     tmp = Path(tempfile.mkdtemp(prefix="genmix-replay-"))
     audits = [u for u in units if u["kind"].startswith("audit")]
     try:
-        for schedule, subset in (("graph", units), ("stages", units),
-                                 ("graph_without_audits", [u for u in units if u not in audits])):
+        for key, schedule, subset in (("graph", "graph", units), ("stages", "stages", units),
+                                      ("graph_without_audits", "graph", [u for u in units if u not in audits])):
             backend = VirtualClockBackend(workers, durations)
             ran = run_graph(subset, tmp, backend, None, lambda u: False, lambda u: None, lambda *a: None,
-                            progress=False, schedule=schedule.split("_")[0])
+                            progress=False, schedule=schedule)
             assert len(ran) == len(subset)
-            res[schedule] = backend.now
+            res[key] = backend.now
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     # before 2026-12-01 the audits ran one after another in the driver once the graph had finished

@@ -2,7 +2,9 @@
 audit after its synthesis and the shared real-train classifier, and concurrent audits train a shared
 classifier once (a file lock)."""
 
+import os
 import re
+import shutil
 import threading
 import time
 
@@ -48,8 +50,6 @@ def test_audits_run_on_the_workers_and_match_a_serial_run(tmp_path):
     log = (tmp_path / "par" / "units.log").read_text()
     audits = [u for u in ran if u.startswith("audit-")]
     assert len(audits) == 3  # the real-train classifier and one audit per synthesis
-    import os
-
     for a in audits:  # started in a worker process, not in the driver
         pid = re.search(rf"start {re.escape(a)} host=\S+ pid=(\d+)", log)
         assert pid and int(pid.group(1)) != os.getpid()
@@ -76,8 +76,6 @@ def test_a_shared_audit_classifier_is_trained_once_under_its_lock(tmp_path):
     (lock,) = cache.glob("*.lock")
     trained = cache / lock.name[:-len(".lock")]
     first = (trained / "model.safetensors").read_bytes()
-    import shutil
-
     shutil.rmtree(trained)
     held = FileLock(lock)
     held.acquire()

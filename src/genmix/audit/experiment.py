@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from pathlib import Path
 
 from ..errors import GenmixError
@@ -135,8 +136,6 @@ def audit_experiment(cfg: dict, exp, p: dict) -> Path | None:
         u = p["units"]["synth"][a["synth"]]
         results.append((a["synth"], u, json.loads((Path(a["dir"]) / "audit.json").read_text())))
     for line in failed:
-        import sys
-
         print(f"genmix: audit failed for {line}", file=sys.stderr, flush=True)
     tmp = exp / "audit.csv.tmp"
     with open(tmp, "w", newline="") as f:
