@@ -258,6 +258,8 @@ def cmd_run(args):
 
     cfg = load_config(args.config)
     check_output_dir(args.out)
+    if args.data is not None:  # the same experiment on other data (e.g. configs/own-data.yaml on your folder or CSV)
+        cfg["data"] = args.data
     if args.data_root:
         cfg["data_root"] = args.data_root
     run_experiment(cfg, args.out, seeds=args.seeds, workers=args.workers, progress=not args.quiet,
@@ -424,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--schedule", choices=["graph", "stages"], default="graph",
                    help="graph: a unit starts when its dependencies are done (default); stages: the old "
                         "all generators, then all syntheses, then all classifiers (for comparisons)")
+    q.add_argument("--data", help="dataset spec replacing the config's data: (e.g. folder:PATH, csv:FILE)")
     q.add_argument("--data-root", default=None)
     q.add_argument("--no-figures", action="store_true")
     q.add_argument("--quiet", action="store_true")

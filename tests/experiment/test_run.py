@@ -1,4 +1,5 @@
 import csv
+import json
 
 import pytest
 import torch
@@ -176,3 +177,41 @@ def test_a_model_built_after_a_run_is_used_by_the_next_run_and_a_rebuilt_one_ret
     _save_unet(model, 1)  # rebuilt with other weights: its results are not reused
     rerun = run_experiment(cfg, exp, progress=False)
     assert [u for u in rerun if u.startswith("gen-")] and not set(rerun) & set(ran)
+
+
+def test_data_flag_runs_the_config_on_other_data_and_bad_data_writes_nothing(tmp_path, capsys):
+    from tests.helpers import make_folder_dataset
+
+    make_folder_dataset(tmp_path / "mine", (6, 6))
+    cfg = tmp_path / "c.yaml"  # the config's own data does not exist: only --data can make this run
+    cfg.write_text(yaml.safe_dump({"data": f"folder:{tmp_path / 'nowhere'}", "seeds": [0], "rows": ["baseline"],
+                                   "classifier": {"model": "smallcnn", "epochs": 1, "batch_size": 8}}))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nowhere" in err and not (tmp_path / "bad").exists()
+    assert main(["run", str(cfg), "--data", "bogus:x", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "bogus:x" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+    exp = tmp_path / "exp"
+    assert main(["run", str(cfg), "--data", f"folder:{tmp_path / 'mine'}", "--out", str(exp), "--quiet"]) == 0
+    recorded = json.loads((exp / "config.json").read_text())
+    assert recorded["data"] == f"folder:{tmp_path / 'mine'}"
+    manifest = _rows(exp / "split_manifest.csv")
+    assert len(manifest) == 36 and {m["label"] for m in manifest} == {"dark", "bright"}
+    assert [r["status"] for r in _rows(exp / "results.csv")] == ["done"]
+
+
+def test_own_data_config_selects_over_the_studied_candidates_with_a_baseline_fallback():
+    from pathlib import Path
+
+    from genmix.experiment.config import expand_rows
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "own-data.yaml")
+    assert cfg["budget"] == "equal" and cfg["replicate"] == "full" and len(cfg["seeds"]) >= 5
+    selected = [r for r in expand_rows(cfg) if r.get("select") == "val"]
+    assert {r["generator"] for r in selected} == set(cfg["generators"])
+    for r in selected:
+        cands = r["candidate_settings"]
+        assert cands[0] == {"augment": "none"}  # selection may fall back to Baseline
+        assert {(c["alpha"], c["ratio"], c["balance"]) for c in cands[1:]} == {
+            (a, q, b) for a in (0.3, 1.0) for q in (0.25, 0.5) for b in (False, True)}
