@@ -1,13 +1,15 @@
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
 from genmix.cli import main
-from genmix.experiment.config import load_config
+from genmix.experiment.config import expand_rows, load_config
 from genmix.experiment.run import run_experiment
+from tests.helpers import make_folder_dataset
 
 TINY = {
     "data": "simulated:fll@16",
@@ -128,8 +130,6 @@ def test_parallel_workers_finish_every_unit(tmp_path):
 
 
 def test_genmix_rows_run_epochs_over_the_pool_unless_told_and_bad_epoch_is_a_clear_error(tmp_path, capsys):
-    from genmix.experiment.config import expand_rows
-
     rows = {r["name"]: r for r in expand_rows(load_config(_config(tmp_path)))}
     assert rows["GenMix (DCGAN)"]["epoch"] == "pool" and rows["GenMix (DCGAN, balanced)"]["epoch"] == "pool"
     rows = {r["name"]: r for r in expand_rows(load_config(_config(tmp_path, genmix={"epoch": "real"})))}
@@ -151,8 +151,6 @@ def _save_unet(path, seed):
 def test_a_model_built_after_a_run_is_used_by_the_next_run_and_a_rebuilt_one_retrains(tmp_path):
     """A pretrained folder that is not there yet makes its rows 'not run' without caching that failure;
     once it is built the same command trains on it, and a rebuilt folder is a new generator unit."""
-    from tests.helpers import make_folder_dataset
-
     model = tmp_path / "models" / "unet"
     make_folder_dataset(tmp_path / "data", (16, 16))
     cfg = load_config(_config(tmp_path, data=f"folder:{tmp_path / 'data'}", seeds=[0], rows=["baseline", "genmix:ddpm"], audit=False,
@@ -180,8 +178,6 @@ def test_a_model_built_after_a_run_is_used_by_the_next_run_and_a_rebuilt_one_ret
 
 
 def test_data_flag_runs_the_config_on_other_data_and_bad_data_writes_nothing(tmp_path, capsys):
-    from tests.helpers import make_folder_dataset
-
     make_folder_dataset(tmp_path / "mine", (6, 6))
     cfg = tmp_path / "c.yaml"  # the config's own data does not exist: only --data can make this run
     cfg.write_text(yaml.safe_dump({"data": f"folder:{tmp_path / 'nowhere'}", "seeds": [0], "rows": ["baseline"],
@@ -202,10 +198,6 @@ def test_data_flag_runs_the_config_on_other_data_and_bad_data_writes_nothing(tmp
 
 
 def test_own_data_config_selects_over_the_studied_candidates_with_a_baseline_fallback():
-    from pathlib import Path
-
-    from genmix.experiment.config import expand_rows
-
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "own-data.yaml")
     assert cfg["budget"] == "equal" and cfg["replicate"] == "full" and len(cfg["seeds"]) >= 5
     selected = [r for r in expand_rows(cfg) if r.get("select") == "val"]
