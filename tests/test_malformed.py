@@ -438,6 +438,50 @@ def test_no_space_left(tmp_path, capsys, monkeypatch):
                    "run.partial")
 
 
+def _full_disk_save_file(kind):
+    """A stand-in for safetensors' save_file that writes part of the file, then fails as a full disk
+    does: safetensors' own error text (what 0.8 raises on ENOSPC), or a plain OSError."""
+    def save_file(tensors, filename, metadata=None):
+        pathlib.Path(filename).write_bytes(b"half a checkpoint")
+        if kind == "safetensors":
+            from safetensors import SafetensorError
+
+            raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return save_file
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "oserror"])
+def test_no_space_left_for_a_checkpoint(tmp_path, capsys, monkeypatch, kind):
+    """The disk fills up while the first checkpoint is written: one line naming the checkpoint,
+    exit 2, no OUT, no OUT.partial, no temp file."""
+    import safetensors.torch
+
+    data = _folder(tmp_path)
+    out = tmp_path / "deep" / "run"
+    monkeypatch.setattr(safetensors.torch, "save_file", _full_disk_save_file(kind))
+    line = _fails_cleanly(["train-classifier", "--data", f"folder:{data}", "--model", "smallcnn", "--epochs", 1,
+                           "--batch-size", 2, "--out", out, "--quiet"], capsys, tmp_path / "deep",
+                          "No space left on device")
+    assert line == f"genmix: error: {out.parent / 'run.partial' / 'checkpoint.safetensors'}: No space left on device"
+    assert not (tmp_path / "deep").exists()
+
+
+def test_no_space_left_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import safetensors.torch
+    import torch
+
+    from genmix.checkpoint import load_state, save_state
+
+    ck = tmp_path / "checkpoint.safetensors"
+    save_state(ck, {"step": 1, "w": torch.ones(3)})
+    monkeypatch.setattr(safetensors.torch, "save_file", _full_disk_save_file("safetensors"))
+    with pytest.raises(OSError) as e:
+        save_state(ck, {"step": 2, "w": torch.zeros(3)})
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(ck)
+    assert [p.name for p in tmp_path.iterdir()] == [ck.name] and load_state(ck)["step"] == 1
+
+
 def test_evaluate_missing_run(tmp_path, capsys):
     out = tmp_path / "nothing"
     _fails_cleanly(["evaluate", out], capsys, out, "model.safetensors", "not found")

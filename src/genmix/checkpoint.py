@@ -63,8 +63,36 @@ def save_state(path: str | os.PathLike, state: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"genmix_tree": json.dumps(tree)})
-    os.replace(tmp, path)
+    try:
+        save_file(tensors, str(tmp), metadata={"genmix_tree": json.dumps(tree)})
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        err = _os_error(exc, path)
+        if err is None:
+            raise
+        raise err from None
+
+
+def _os_error(exc: BaseException, path: Path) -> OSError | None:
+    """A failed write (a full disk, no permission) as an OSError naming ``path``, which the CLI turns
+    into one line, exit status 2. safetensors reports I/O failures as a SafetensorError whose text
+    carries the OS error number ('... No space left on device (os error 28)'). An OSError, not a
+    GenmixError: a full disk is no fault of the input, so ``genmix run`` must not record it as the
+    unit's failure (it stops, and a rerun resumes)."""
+    import errno
+    import re
+
+    if isinstance(exc, OSError):
+        code = exc.errno
+    else:
+        m = re.search(r"os error (\d+)|code: (\d+)", str(exc))
+        if m is None or type(exc).__name__ != "SafetensorError":
+            return None
+        code = int(m.group(1) or m.group(2))
+    if code is None:
+        return None
+    return OSError(code, os.strerror(code) if code != errno.ENOSPC else "No space left on device", str(path))
 
 
 def load_state(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
