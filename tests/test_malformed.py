@@ -270,6 +270,36 @@ def test_bad_medmnist_npz(tmp_path, capsys, case):
                     "--epochs", 1, "--out", out, "--quiet"], capsys, out, f)
 
 
+def _float_images(value, key="train_images"):
+    def make(a):
+        x = a[key].astype(np.float32) / 255
+        x[1, 2, 3] = value
+        return {**a, key: x}
+    return make
+
+
+FLOAT_NPZ_CASES = {  # case: (arrays, key named, cause named)
+    "nan": (_float_images(np.nan), "train_images", "1 NaN value"),
+    "inf": (_float_images(np.inf, "val_images"), "val_images", "1 infinite value"),
+    "negative": (_float_images(-0.5, "test_images"), "test_images", "floats from -0.5 to"),
+    "over_255": (_float_images(300.0), "train_images", "to 300; expected [0, 1] or [0, 255]"),
+    "strings": (lambda a: {**a, "train_images": a["train_images"].astype(str)}, "train_images", "has dtype <U3"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLOAT_NPZ_CASES))
+def test_medmnist_npz_with_impossible_pixels(tmp_path, capsys, case):
+    make, key, cause = FLOAT_NPZ_CASES[case]
+    root = tmp_path / "mm"
+    root.mkdir()
+    f = root / "breastmnist.npz"
+    _npz(f, **make(_good_arrays()))
+    out = tmp_path / "run"
+    line = _fails_cleanly(["train-classifier", "--data", "medmnist:breastmnist", "--data-root", root, "--model",
+                           "smallcnn", "--epochs", 1, "--out", out, "--quiet"], capsys, out, f, key, cause)
+    assert line.startswith(f"genmix: error: {f}: {key} ")
+
+
 # ---------------------------------------------------------------- experiment YAML
 
 BASE = {"data": "simulated:fll@16", "seeds": [0], "classifier": {"model": "smallcnn", "epochs": 1},

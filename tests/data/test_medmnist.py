@@ -1,4 +1,8 @@
+import io
+
+import numpy as np
 import pytest
+import torch
 
 from genmix.data import load_dataset
 from genmix.errors import GenmixError
@@ -67,3 +71,25 @@ def test_unknown_flag_and_kind():
         load_dataset("medmnist:nosuchmnist")
     with pytest.raises(GenmixError, match="unknown dataset kind"):
         load_dataset("zip:foo")
+
+
+def _write_npz(path, images):
+    buf = io.BytesIO()
+    np.savez(buf, **{f"{s}_images": images[s] for s in images},
+             **{f"{s}_labels": np.array([[0], [1], [0], [1]], np.uint8) for s in images})
+    path.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize("scale", [1.0, 255.0])
+def test_float_medmnist_images_become_uint8(tmp_path, scale):
+    """Floats in [0, 1] are scaled by 255, floats in [0, 255] kept, both rounded; a uint8 split in
+    the same file is left as it is."""
+    rng = np.random.default_rng(0)
+    want = {s: rng.integers(0, 256, (4, 8, 8), dtype=np.uint8) for s in ("train", "val", "test")}
+    jitter = rng.uniform(-0.4, 0.4, (4, 8, 8))  # rounding takes these back to the integers
+    floats = {s: ((want[s] + jitter).clip(0, 255) * (scale / 255)).astype(np.float32) for s in ("train", "val")}
+    _write_npz(tmp_path / "breastmnist.npz", {**floats, "test": want["test"]})
+    ds = load_dataset("medmnist:breastmnist", tmp_path)
+    for s in ("train", "val", "test"):
+        assert ds[s].images.dtype == torch.uint8
+        assert (ds[s].images[:, 0].numpy() == want[s]).all()

@@ -39,6 +39,36 @@ def medmnist_channels(spec: str) -> int | None:
     return int(info["n_channels"]) if info else None
 
 
+def _check_pixels(imgs: np.ndarray, path, key: str) -> float:
+    """Refuse what cannot be an 8-bit image; return the largest value (0 for an empty array).
+    Accepted: uint8, integers in 0..255, finite floats in [0, 255]."""
+    if imgs.dtype.kind not in "iuf":
+        raise GenmixError(f"{path}: {key} has dtype {imgs.dtype}; expected uint8 (or floats in [0, 1] or [0, 255])")
+    if imgs.size == 0:
+        return 0.0
+    if imgs.dtype.kind == "f":
+        nan, inf = int(np.isnan(imgs).sum()), int(np.isinf(imgs).sum())
+        if nan or inf:
+            what = " and ".join(f"{n} {w}" for n, w in ((nan, "NaN"), (inf, "infinite")) if n)
+            raise GenmixError(f"{path}: {key} holds {what} value{'s' if nan + inf > 1 else ''}; "
+                              "expected floats in [0, 1] or [0, 255]")
+    lo, hi = imgs.min(), imgs.max()
+    if lo < 0 or hi > 255:
+        kind = "floats" if imgs.dtype.kind == "f" else "integers"
+        raise GenmixError(f"{path}: {key} holds {kind} from {lo:g} to {hi:g}; expected "
+                          + ("[0, 1] or [0, 255]" if kind == "floats" else "0..255"))
+    return float(hi)
+
+
+def _as_uint8(imgs: np.ndarray, scale: float) -> np.ndarray:
+    """Checked pixels as uint8: floats times ``scale`` (255 for a file in [0, 1], else 1), rounded."""
+    if imgs.dtype == np.uint8:
+        return imgs
+    if imgs.dtype.kind == "f":
+        return np.rint(imgs.astype(np.float64) * scale).astype(np.uint8)
+    return imgs.astype(np.uint8)
+
+
 def load_medmnist(flag: str, size: int | None = None, root=None, download: bool | None = None) -> ImageDataset:
     import medmnist
     from medmnist import INFO
@@ -79,11 +109,15 @@ def load_medmnist(flag: str, size: int | None = None, root=None, download: bool 
         arrays = {s: (npz[f"{s}_images"], npz[f"{s}_labels"]) for s in SPLITS}
     except Exception as exc:
         raise GenmixError(f"{path}: not a readable MedMNIST file ({exc})") from None
+    # float images in [0, 1] across the whole file are scaled by 255; in [0, 255], only rounded
+    tops = {s: _check_pixels(imgs, path, f"{s}_images") for s, (imgs, _) in arrays.items()}
+    scale = 255.0 if all(tops[s] <= 1 for s, (imgs, _) in arrays.items() if imgs.dtype.kind == "f") else 1.0
     splits = {}
     for s, (imgs, labels) in arrays.items():
         if imgs.ndim not in (3, 4) or len(imgs) != len(labels) or (imgs.ndim == 4 and imgs.shape[-1] not in (1, 3)):
             raise GenmixError(f"{path}: {s}_images has shape {imgs.shape} and {s}_labels {labels.shape}; expected "
                               "(N, H, W) or (N, H, W, 3) images and N labels")
+        imgs = _as_uint8(imgs, scale)
         x = torch.from_numpy(np.ascontiguousarray(imgs))
         x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
         splits[s] = Split(s, x, torch.from_numpy(labels.astype(np.int64)).reshape(-1))
