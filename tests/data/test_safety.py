@@ -215,6 +215,35 @@ def test_linked_folders_are_followed_once(tmp_path):
         tmp_path / "d" / "malignant")) in str(e.value)
 
 
+@pytest.mark.parametrize("target", ["../..", "../../.."], ids=["to_root", "above_root"])
+def test_symlink_loop_inside_a_class_folder_is_named(tmp_path, capsys, target):
+    """A patient folder's link back to the dataset root (or above) is a loop: refused in one line
+    naming the link and where it points, not as a file under two classes."""
+    _patients(tmp_path / "d")
+    link = tmp_path / "d" / "benign" / "b00" / "up"
+    link.symlink_to(target, target_is_directory=True)
+    rc, out, err = _run(["data-info", f"folder:{tmp_path / 'd'}"], capsys)
+    line = _err_line(err)
+    assert rc == 2 and out == ""
+    assert line.startswith(f"genmix: error: {link}: symlink loop: it points to {target} "
+                           f"({(link.parent / target).resolve()})")
+    assert "two classes" not in line
+
+
+def test_link_to_its_own_class_folder_is_read_once_and_a_looping_image_link_is_named(tmp_path):
+    owner = _patients(tmp_path / "d")
+    n_files = sum(1 for _ in (tmp_path / "d").rglob("*.png"))
+    (tmp_path / "d" / "benign" / "b00" / "up").symlink_to("..", target_is_directory=True)
+    ds = load_dataset(f"folder:{tmp_path / 'd'}")
+    assert sum(len(ds[s]) for s in SPLITS) == n_files and ds.describe()["groups"]["n"] == len(owner)
+    a, b = tmp_path / "d" / "malignant" / "m00" / "a.png", tmp_path / "d" / "malignant" / "m00" / "b.png"
+    a.symlink_to("b.png")
+    b.symlink_to("a.png")
+    with pytest.raises(GenmixError, match="symlink loop") as e:
+        load_dataset(f"folder:{tmp_path / 'd'}")
+    assert str(e.value).startswith(f"{a}: symlink loop (it points to b.png")
+
+
 @pytest.mark.parametrize("grouped", [False, True])
 def test_too_few_per_class_is_one_line_before_any_split(tmp_path, capsys, grouped):
     rng = np.random.default_rng(6)

@@ -34,6 +34,7 @@ def _files(d: Path) -> list[tuple[Path, str]]:
     """Image files under class folder ``d`` with their group (first sub-folder, "" when directly
     in ``d``). Each real directory is visited once, so linked folders are not followed twice."""
     out, seen = [], set()
+    top = Path(os.path.realpath(d))
     for dirpath, dirnames, filenames in os.walk(d, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:
@@ -42,12 +43,42 @@ def _files(d: Path) -> list[tuple[Path, str]]:
         seen.add(real)
         dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
         here = Path(dirpath)
+        for name in dirnames:
+            _check_link(here / name, d, top)
         rel = here.relative_to(d).parts
         for name in filenames:
             p = here / name
-            if not name.startswith(".") and is_image(p) and p.is_file():
+            if name.startswith(".") or not is_image(p):
+                continue
+            if p.is_file():
                 out.append((p, rel[0] if rel else ""))
+            elif p.is_symlink() and _loops(p):
+                raise GenmixError(f"{p}: symlink loop (it points to {os.readlink(p)}, which leads back to "
+                                  "itself); remove the link")
     return sorted(out)
+
+
+def _loops(p: Path) -> bool:
+    import errno
+
+    try:
+        os.stat(p)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def _check_link(link: Path, d: Path, top: Path) -> None:
+    """A linked folder inside class folder ``d`` that points to a folder above ``d`` (the dataset
+    root, or higher) is a loop: following it would read ``d`` again and the other classes under
+    ``d``'s label. A link to ``d`` itself or inside it is harmless (read once)."""
+    if not link.is_symlink():
+        return
+    target = Path(os.path.realpath(link))
+    if target != top and top.is_relative_to(target):
+        raise GenmixError(f"{link}: symlink loop: it points to {os.readlink(link)} ({target}), which holds the "
+                          f"class folder {d} itself; its images would be read again, the other classes' under "
+                          f"'{d.name}'; remove the link")
 
 
 def _collect(d: Path, label: int, names: list[str], split: str, seen: dict, entries: list[Entry]) -> int:
