@@ -24,7 +24,7 @@ from _common import data_root, save  # noqa: E402
 from genmix.audit import audit_synthetic  # noqa: E402
 from genmix.data import load_dataset  # noqa: E402
 from genmix.device import choose_device  # noqa: E402
-from genmix.generate.base import resolve_config  # noqa: E402
+from genmix.generate import resolve_config  # noqa: E402
 from genmix.generate.fit import train_generator  # noqa: E402
 from genmix.generate.synthesize import synthesize  # noqa: E402
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from _common import save  # noqa: E402
 
-from genmix.generate.base import build_generator, resolve_config  # noqa: E402
+from genmix.generate import build_generator, resolve_config  # noqa: E402
 
 
 def rate(name, cfg, size, steps=6, warm=2):

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import data_root, save  # noqa: E402
 
 from genmix.data import load_dataset  # noqa: E402
-from genmix.generate.base import resolve_config  # noqa: E402
+from genmix.generate import resolve_config  # noqa: E402
 from genmix.generate.fit import load_generator, train_generator  # noqa: E402
 from genmix.generate.quality import sliced_wasserstein  # noqa: E402
 

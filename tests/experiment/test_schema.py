@@ -37,7 +37,8 @@ def test_plain_dict_with_top_level_defaults(tmp_path):
 
 
 def test_declared_settings_are_the_defaults_and_all_accepted(tmp_path):
-    from genmix.generate.base import FIT_KEYS, GENERATORS, load_all
+    from genmix.generate import GENERATORS, load_all
+    from genmix.generate.base import FIT_KEYS
     from genmix.generate.fit import FIT_DEFAULTS
 
     load_all()

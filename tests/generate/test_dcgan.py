@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from genmix.errors import GenmixError
-from genmix.generate.base import build_generator
+from genmix.generate import build_generator
 from genmix.generate.fit import load_generator, train_generator
 from genmix.generate.quality import sliced_wasserstein
 from tests.generate.toy import toy_dataset, toy_images

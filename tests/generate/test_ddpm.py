@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genmix.errors import GenmixError
-from genmix.generate.base import build_generator
+from genmix.generate import build_generator
 from genmix.generate.fit import train_generator
 from tests.generate.toy import toy_dataset, toy_images
 

@@ -9,7 +9,7 @@ import yaml
 
 from genmix.cli import main
 from genmix.data.base import ImageDataset, Split
-from genmix.generate.base import build_generator
+from genmix.generate import build_generator
 from genmix.generate.ddpm import adapt_conv_in, adapt_conv_out
 from genmix.generate.fit import train_generator
 from tests.generate.toy import toy_images

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genmix.generate.base import build_generator
+from genmix.generate import build_generator
 from genmix.generate.fit import train_generator
 from genmix.generate.quality import sliced_wasserstein
 from genmix.generate.stylegan2 import ModConv, diff_augment

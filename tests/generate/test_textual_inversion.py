@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genmix.generate.base import build_generator
+from genmix.generate import build_generator
 from genmix.generate.fit import load_generator, train_generator
 from genmix.generate.synthesize import synthesize
 from tests.generate.tiny_pipeline import build_tiny_ldm, build_tiny_sd

@@ -92,7 +92,7 @@ def load_backbone_file(model: nn.Module, path, name: str) -> None:
     every backbone weight, the head left as initialised. Its first conv is first shaped to the
     file's channel count; the caller adapts it to the data's afterwards."""
     from ..checkpoint import load_state
-    from ..pretrain.classifier import backbone_config
+    from ..pretrained import backbone_config
 
     cfg = backbone_config(path)
     if cfg is None:

@@ -77,7 +77,7 @@ class TrainConfig:
         if self.schedule not in SCHEDULES:
             raise GenmixError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}")
         if isinstance(self.pretrained, str):  # a backbone pretrained on data sharing a source is refused
-            from ..pretrain.classifier import check_backbone
+            from ..pretrained import check_backbone
 
             check_backbone(self.pretrained, self.data)
         return self

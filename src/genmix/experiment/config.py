@@ -38,7 +38,7 @@ def load_config(path) -> dict:
     ``<file>: <key path>: <cause>, got <value>``."""
     import yaml
 
-    from ..generate.base import GENERATORS, resolve_config
+    from ..generate import GENERATORS, resolve_config
     from ..validation import validate
     from .schema import experiment_model
 

@@ -45,7 +45,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     from dataclasses import asdict
 
     from ..classify.train import PRESETS, TrainConfig, batch_starts
-    from ..generate.base import GENERATORS, load_all, resolve_config
+    from ..generate import GENERATORS, load_all, resolve_config
 
     load_all()
     data = dict(spec=cfg["data"], root=cfg.get("data_root"), size=cfg.get("image_size"), channels=cfg.get("channels"))

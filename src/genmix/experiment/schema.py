@@ -34,7 +34,7 @@ def _close(word, known) -> str:
 
 
 def _registered() -> dict:
-    from ..generate.base import GENERATORS, load_all
+    from ..generate import GENERATORS, load_all
 
     load_all()
     return GENERATORS

@@ -5,11 +5,16 @@ owns its optimizers, performs one update in ``training_step(x, y, generator)`` (
 [0,1], y int labels; returns named float losses) and draws images with
 ``sample(n, labels, generator=...)`` -> float (n,C,H,W) in [0,1]. Methods that keep an EMA copy
 name the module to average in ``ema_source()``; the shared fit loop keeps the average.
+
+Each generator module registers its class here with ``@register(name)``; this module imports none
+of them. The package (``genmix.generate``) lists the modules and looks generators up by name
+(``load_all``, ``resolve_config``, ``build_generator``).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 
 import torch
 from torch import nn
@@ -74,14 +79,10 @@ def register(name: str):
     return deco
 
 
-def validate_settings(name: str, config: dict, where: str | None = None, prefix: tuple = ()) -> dict:
-    """Check a generator's settings (its own declared ones plus the fit loop's) against their
+def check_settings(cls, config: dict, where: str | None = None, prefix: tuple = ()) -> dict:
+    """Check a generator class's settings (its own declared ones plus the fit loop's) against their
     types and ranges; returns ``config`` unchanged. Errors: '<where>: <key>: <cause>, got <value>'."""
-    load_all()
-    if name not in GENERATORS:
-        raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
-    cls = GENERATORS[name]
-    where = where or name
+    where = where or cls.name
     own = {k: v for k, v in config.items() if k not in FIT_KEYS}
     validate(FitSettings, {k: v for k, v in config.items() if k in FIT_KEYS}, where, prefix=prefix)
     if cls.settings is not None:
@@ -93,11 +94,6 @@ def validate_settings(name: str, config: dict, where: str | None = None, prefix:
     return config
 
 
-def load_all():
-    """Import every generator module (registers them; an import error here is a real bug: let it show)."""
-    from . import dcgan, ddpm, stylegan2, textual_inversion  # noqa: F401
-
-
 class GenerativeModel(nn.Module):
     name = "base"
     presets: dict[str, dict] = {}
@@ -107,7 +103,7 @@ class GenerativeModel(nn.Module):
 
     def __init__(self, config: dict, num_classes: int, channels: int, image_size: int):
         super().__init__()
-        validate_settings(self.name, config)
+        check_settings(type(self), config)
         self.config = {**self.defaults, **config}
         self.num_classes, self.channels, self.image_size = num_classes, channels, image_size
         self.ema: nn.Module | None = None
@@ -173,30 +169,6 @@ def upsampling_plan(size: int, method: str) -> tuple[int, int]:
     raise GenmixError(f"{method}: image size {size} unsupported (use 28, 32, 48, 56, 64, 96, 128, ...)")
 
 
-def resolve_config(name: str, preset: str | None, overrides: dict, where: str | None = None,
-                   prefix: tuple = ()) -> dict:
-    """Preset values, then ``overrides`` (None values ignored), checked by ``validate_settings``."""
-    load_all()
-    if name not in GENERATORS:
-        raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
-    cls = GENERATORS[name]
-    cfg = {}
-    if preset:
-        if preset not in cls.presets:
-            raise GenmixError(f"{name}: unknown preset '{preset}' (known: {', '.join(cls.presets)})")
-        cfg.update(cls.presets[preset])
-    cfg.update({k: v for k, v in overrides.items() if v is not None})
-    return validate_settings(name, cfg, where, prefix)
-
-
-def build_generator(name: str, config: dict, num_classes: int, channels: int, image_size: int) -> GenerativeModel:
-    load_all()
-    if name not in GENERATORS:
-        raise GenmixError(f"unknown generator '{name}' (known: {', '.join(sorted(GENERATORS))})")
-    fit_keys = FIT_KEYS
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(config.get("seed", 0)))  # initial weights depend on the seed alone
-        model = GENERATORS[name]({k: v for k, v in config.items() if k not in fit_keys}, num_classes, channels,
-                                 image_size)
-    model.init_ema()
-    return model
+def safe_name(name: str) -> str:
+    """``name`` as a file/folder name (class folders of a synthetic set, learned-embedding files)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "class"

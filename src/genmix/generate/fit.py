@@ -20,7 +20,7 @@ import torch
 from .. import __version__
 from ..checkpoint import load_state, save_state
 from ..errors import GenmixError
-from .base import build_generator
+from . import build_generator
 
 FIT_DEFAULTS = dict(steps=1000, batch_size=32, checkpoint_every=250, log_every=25, seed=0)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 
 from ..checkpoint import file_hash
 from ..errors import GenmixError
+from .base import safe_name
 
 CHUNK = 64
 
@@ -42,10 +42,6 @@ def plan_counts(real: list[int], ratio: float | None = 0.5, per_class: list[int]
         target = max(max(real), total / len(real))
         counts = [int(round(target - n)) for n in real]
     return counts
-
-
-def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "class"
 
 
 def synthesize(gen_dir, out_dir, ratio: float | None = 0.5, per_class=None, balance=False, seed: int = 0,

@@ -183,7 +183,7 @@ class TextualInversion(GenerativeModel):
 
     def check_data(self, spec: str):
         """Refuse a genmix-pretrained pipeline whose corpus shares a source with the data (hub ids pass)."""
-        from ..pretrain.t2i import check_pretrained
+        from ..pretrained import check_pretrained
 
         check_pretrained(self.config["pretrained"], spec, "textual-inversion: pretrained model")
 
@@ -291,7 +291,7 @@ class TextualInversion(GenerativeModel):
         """learned_embeds_<class>.safetensors per class ({token: (num_vectors, dim)}), as diffusers reads."""
         from safetensors.torch import save_file
 
-        from .synthesize import safe_name
+        from .base import safe_name
 
         out = Path(out_dir)
         for k, name in enumerate(class_names):

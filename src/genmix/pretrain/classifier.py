@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GenmixError
+from ..pretrained import BACKBONE_KIND as KIND
+from ..pretrained import backbone_config, check_backbone  # noqa: F401  (re-exported: this module's public API)
 
-KIND = "genmix-classifier-backbone"
 MODELS = ("resnet18", "vgg16", "smallcnn")  # smallcnn: tests and quick checks; it loads nowhere
 
 
@@ -143,23 +144,3 @@ def accuracy(net, split, device, batch_size: int = 512) -> float:
         x, y = split.batch(torch.arange(i, min(i + batch_size, len(split))))
         correct += int((net(x.to(device)).argmax(1).cpu() == y).sum())
     return correct / max(len(split), 1)
-
-
-def backbone_config(path) -> dict | None:
-    """The config of a genmix backbone file (header only), or None when ``path`` is not one."""
-    from ..checkpoint import load_entry
-
-    p = Path(path)
-    if p.suffix != ".safetensors" or not p.is_file():
-        return None
-    cfg = load_entry(p, "config")
-    return cfg if isinstance(cfg, dict) and cfg.get("kind") == KIND else None
-
-
-def check_backbone(path, data_spec: str) -> None:
-    """Refuse (GenmixError) a backbone file whose corpus shares a source with ``data_spec``."""
-    from ..corpus import check_disjoint
-
-    cfg = backbone_config(path)
-    if cfg is not None:
-        check_disjoint(list(cfg.get("corpus", [])), data_spec, model=f"{path}")

@@ -38,7 +38,7 @@ def pretrain_ddpm(specs: list[str], out, exclude: list[str] = (), image_size: in
                   max_per_dataset: int | None = None, progress: bool = True) -> dict:
     """Pretrain on the corpus and write MODEL_DIR (a DDPMPipeline folder + genmix.json). Returns the metadata."""
     from ..data.base import ImageDataset
-    from ..generate.base import build_generator, resolve_config
+    from ..generate import build_generator, resolve_config
     from ..generate.fit import train_generator
     from .classifier import load_corpus, resolve_corpus
 

@@ -48,6 +48,8 @@ from torch import nn
 
 from ..data.base import is_colour
 from ..errors import GenmixError
+from ..pretrained import T2I_METADATA as METADATA
+from ..pretrained import check_pretrained  # noqa: F401  (re-exported: this module's public API)
 
 T2I_DEFAULTS = dict(
     image_size=32, steps=3000, vae_steps=600, batch_size=32, lr=2e-4, vae_lr=1e-3, kl_weight=1e-5,
@@ -206,23 +208,6 @@ def _fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
     h = hashlib.sha256(images.numpy().tobytes())
     h.update(labels.numpy().tobytes())
     return h.hexdigest()[:16]
-
-
-def check_pretrained(pretrained, target: str, what: str = "pretrained model") -> None:
-    """Refuse a genmix-pretrained model folder whose recorded corpus shares a source with ``target``.
-    Hub ids and folders without genmix metadata pass unchecked."""
-    from ..corpus import check_disjoint
-
-    if not isinstance(pretrained, str):
-        return
-    meta = Path(pretrained) / METADATA
-    if not meta.is_file():
-        return
-    try:
-        corpus = json.loads(meta.read_text())["corpus"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise GenmixError(f"{meta}: unreadable genmix metadata ({type(exc).__name__}: {exc})") from None
-    check_disjoint(list(corpus), target, f"{what} ({meta})")
 
 
 def corpus_colour(pretrained) -> bool | None:
