@@ -190,7 +190,7 @@ def cmd_evaluate(args):
 
 def cmd_train_generator(args):
     from .device import choose_device
-    from .generate.base import resolve_config
+    from .generate import resolve_config
     from .generate.fit import train_generator
 
     overrides = dict(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
@@ -208,7 +208,7 @@ def cmd_train_generator(args):
 
     check_output_dir(args.out)
     ds = _load(args)
-    from .generate.base import build_generator
+    from .generate import build_generator
 
     build_generator(args.generator, cfg, ds.num_classes, ds.channels, ds.image_size)  # validate before writing
     device = choose_device(args.device)
