@@ -7,10 +7,13 @@ toward a per-class running mean of w. Discriminator: residual, minibatch standar
 projection of a label embedding (class-conditional, as StyleGAN2-ADA). Non-saturating logistic
 loss with lazy R1 penalty, EMA of G.
 
-Small-data augmentation: DiffAugment (Zhao et al. 2020: colour, translation, cutout) applied
-differentiably to every image the discriminator sees, real and fake. We chose DiffAugment over
-ADA because it has no feedback loop to tune and is stable with a few hundred images; its
-randomness comes from the passed-in generator. Path-length regularisation is left out (it
+Small-data augmentation (``augment``, ops in ``diffaugment``; see :mod:`genmix.generate.diffaugment`),
+applied differentiably to every image the discriminator sees, real and fake: DiffAugment (Zhao et al.
+2020: colour, translation, cutout on every image; the default: no feedback loop to tune, stable with a
+few hundred images), or ADA (Karras et al. 2020: each op with probability p, p raised while
+r_t = E[sign(D(real))] is above ``ada_target`` and lowered below it, by up to 1 per ``ada_kimg``
+thousand images; p and r_t are in the training log and p in the checkpoint), or none. Randomness
+comes from the passed-in generator. Path-length regularisation is left out (it
 serves latent-space smoothness, not sample quality at these sizes). Up-sampling is bilinear
 rather than the paper's FIR filter.
 """
@@ -23,13 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from ..validation import (FiniteFloat, Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt,
                           Probability)
 from .base import GenerativeModel, register, upsampling_plan
+from .diffaugment import AdaptiveAugment, diff_augment, parse_policy  # noqa: F401  (diff_augment: re-exported)
 
 SQRT2 = math.sqrt(2.0)
 
@@ -204,39 +208,6 @@ class Discriminator(nn.Module):
         return (h * self.cmap(yy)).sum(1) / math.sqrt(self.cmap_dim)
 
 
-def diff_augment(x, generator, policy=("color", "translation", "cutout")):
-    """DiffAugment (Zhao et al. 2020) on images in [-1, 1]; differentiable w.r.t. x."""
-    b, c, h, w = x.shape
-    dev = x.device
-
-    def rnd(*shape):
-        return torch.rand(*shape, device=dev, generator=generator)
-
-    if "color" in policy:
-        x = x + (rnd(b, 1, 1, 1) - 0.5)
-        m = x.mean(1, keepdim=True)
-        x = (x - m) * (rnd(b, 1, 1, 1) * 2) + m
-        m = x.mean([1, 2, 3], keepdim=True)
-        x = (x - m) * (rnd(b, 1, 1, 1) + 0.5) + m
-    if "translation" in policy:
-        p = max(1, int(h * 0.125 + 0.5))
-        sy = (rnd(b) * (2 * p + 1)).long() - p
-        sx = (rnd(b) * (2 * p + 1)).long() - p
-        xp = F.pad(x, [p, p, p, p])
-        rows = torch.arange(h, device=dev).view(1, h) + p - sy.view(b, 1)
-        cols = torch.arange(w, device=dev).view(1, w) + p - sx.view(b, 1)
-        x = xp[torch.arange(b, device=dev).view(b, 1, 1), :, rows.view(b, h, 1), cols.view(b, 1, w)].permute(0, 3, 1, 2)
-    if "cutout" in policy:
-        ch_, cw_ = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
-        cy = (rnd(b) * (h + 1 - ch_ % 2)).long().view(b, 1, 1)
-        cx = (rnd(b) * (w + 1 - cw_ % 2)).long().view(b, 1, 1)
-        gy = torch.arange(h, device=dev).view(1, h, 1)
-        gx = torch.arange(w, device=dev).view(1, 1, w)
-        keep = ((gy - cy).abs() >= ch_ // 2 + ch_ % 2) | ((gx - cx).abs() >= cw_ // 2 + cw_ % 2)
-        x = x * keep.unsqueeze(1).to(x.dtype)
-    return x
-
-
 class StyleGAN2Settings(GeneratorSettings):
     z_dim: PositiveInt = 128
     w_dim: PositiveInt = 128
@@ -250,16 +221,21 @@ class StyleGAN2Settings(GeneratorSettings):
     r1_gamma: NonNegativeFloat = 0.1
     r1_every: PositiveInt = 4
     style_mixing: Probability = 0.9
-    diffaugment: str = "color,translation,cutout"  # comma-separated DiffAugment policies, or ""
+    # what D's inputs (real and fake) go through: DiffAugment (every op on every image), ADA (each op with
+    # an adaptive probability p), or nothing
+    augment: Literal["diffaugment", "ada", "none"] = "diffaugment"
+    # comma-separated ops of either augmentation (color, translation, cutout, flip, rot90), or "" (none)
+    diffaugment: str = "color,translation,cutout"
+    ada_target: Probability = 0.6  # ADA: target of r_t = E[sign(D(real))]
+    ada_interval: PositiveInt = 4  # ADA: adjust p every this many D steps, on their r_t
+    ada_kimg: PositiveFloat = 500.0  # ADA: p can go 0 -> 1 in this many thousand real images
     ema_decay: Fraction = 0.999
     truncation: FiniteFloat = 1.0
 
     @field_validator("diffaugment")
     @classmethod
     def _policy(cls, v):
-        bad = [p for p in v.split(",") if p and p not in ("color", "translation", "cutout")]
-        if bad:
-            raise ValueError(f"unknown DiffAugment policy {bad} (color, translation, cutout)")
+        parse_policy(v)
         return v
 
 
@@ -281,7 +257,11 @@ class StyleGAN2(GenerativeModel):
         self.ema_decay = c["ema_decay"]
         self.G = Generator(c, channels, image_size, num_classes)
         self.D = Discriminator(c, channels, image_size, num_classes)
-        self.policy = tuple(p for p in c["diffaugment"].split(",") if p) if c["diffaugment"] else ()
+        self.policy = parse_policy(c["diffaugment"]) if c["augment"] != "none" else ()
+        if c["augment"] == "ada":  # its p is a buffer: saved in checkpoints, restored on resume
+            self.ada = AdaptiveAugment(self.policy, c["ada_target"], c["ada_interval"], c["ada_kimg"])
+        else:
+            self.ada = None
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
 
     def ema_source(self):
@@ -296,6 +276,8 @@ class StyleGAN2(GenerativeModel):
         return {"g": self.opt_g, "d": self.opt_d}
 
     def _aug(self, x, generator):
+        if self.ada is not None:
+            return self.ada(x, generator)
         return diff_augment(x, generator, self.policy) if self.policy else x
 
     def _fake(self, y, generator, mixing=True):
@@ -314,8 +296,9 @@ class StyleGAN2(GenerativeModel):
         # D step
         with torch.no_grad():
             fake, w = self._fake(y, generator)
-        loss_d = F.softplus(self.D(self._aug(fake, generator), y)).mean() + \
-            F.softplus(-self.D(self._aug(real, generator), y)).mean()
+        d_fake = self.D(self._aug(fake, generator), y)  # fake first: the RNG order of earlier versions
+        d_real = self.D(self._aug(real, generator), y)
+        loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         r1 = torch.zeros(())
@@ -336,7 +319,11 @@ class StyleGAN2(GenerativeModel):
             for cls in y.unique():
                 self.G.w_avg[cls].lerp_(w[y == cls].mean(0).detach(), 0.005)
         self.steps_done += 1
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach()}
+        out = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": r1.detach()}
+        if self.ada is not None:  # p and r_t go to the training log; p moves after the step that used it
+            self.ada.observe(d_real)
+            out.update(ada_p=self.ada.p.clone(), ada_rt=self.ada.rt.clone())
+        return out
 
     @torch.no_grad()
     def sample(self, n, labels=None, generator=None, truncation=None, batch_size: int = 128, noise_mode="random",
