@@ -48,7 +48,7 @@ def main():
     opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
     w = 1.0 / torch.bincount(ytr, minlength=k).double()[ytr]  # every caption equally likely
     clf.train()
-    for step in range(a.clf_steps):
+    for _step in range(a.clf_steps):
         idx = torch.multinomial(w, 64, replacement=True, generator=g)
         loss = F.cross_entropy(clf(xtr[idx].float() / 255), ytr[idx])
         opt.zero_grad()

@@ -74,7 +74,7 @@ def main():
     for lab in labels:
         cells = []
         wins = []
-        for d, s in per.items():
+        for s in per.values():
             c = s.get(lab)
             if c is None:
                 cells.append("–")

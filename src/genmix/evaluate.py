@@ -8,8 +8,7 @@ import torch
 
 
 def compute_metrics(y_true, probs, class_names: list[str], split: str = "test") -> dict:
-    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
-                                 roc_auc_score)
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
     y_true = np.asarray(y_true, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)

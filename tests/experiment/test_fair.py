@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from genmix.experiment.config import load_config
-from genmix.experiment.report import (bootstrap_p, build_tables, confusion_metric, hierarchical_bootstrap, holm,
-                                      verdict)
+from genmix.experiment.report import bootstrap_p, build_tables, confusion_metric, hierarchical_bootstrap, holm, verdict
 from genmix.experiment.run import plan, run_experiment, write_results
 
 GRID = {

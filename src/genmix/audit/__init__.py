@@ -85,8 +85,17 @@ def audit_images(syn, ds, out_dir, device="cpu", samples_per_class: int | None =
     from .class_fidelity import per_class_accuracy
     from .features import ENCODER_MODELS, extract, fit_classifier, load_backbone, predict_labels
     from .fidelity import frechet_distance, kernel_distance
-    from .memorisation import FLAG_FRACTION, K, PERCENTILE, calibrated, near_copies, nearest, pixel_vectors, \
-        threshold, worst_pairs_png
+    from .memorisation import (
+        FLAG_FRACTION,
+        PERCENTILE,
+        K,
+        calibrated,
+        near_copies,
+        nearest,
+        pixel_vectors,
+        threshold,
+        worst_pairs_png,
+    )
     from .prdc import prdc
 
     # every input checked before anything is written

@@ -185,7 +185,7 @@ def audit_markdown(results) -> str:
              "validation images.", "",
              "| Generator | Synthesis | n | m | FD [floor] | KID [floor] | Prec | Rec | Dens | Cov | "
              "GAN-test [floor] | GAN-train [floor] | Near-copies |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for sid, u, res in results:
+    for _sid, u, res in results:
         o = next(r for r in res["rows"] if r["class"] == "overall")
         syn = _synthesis_words(u)
         flag = " **memorising**" if o["memorising"] else ""

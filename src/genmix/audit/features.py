@@ -45,7 +45,6 @@ def fit_classifier(train, evaluate, class_names, cache_dir, device, model="resne
     from filelock import FileLock
 
     from ..checkpoint import config_hash
-
     from ..classify.train import TrainConfig, load_model, train_classifier
     from ..data.base import ImageDataset
 

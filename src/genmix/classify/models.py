@@ -161,7 +161,8 @@ def _refusal(exc: Exception) -> str:
 
 @register("vgg16")
 def vgg16(num_classes: int, channels: int = 1, image_size: int = 64, pretrained=False) -> Classifier:
-    from torchvision.models import VGG16_Weights, vgg16 as tv_vgg16
+    from torchvision.models import VGG16_Weights
+    from torchvision.models import vgg16 as tv_vgg16
 
     m = tv_vgg16(weights=None)
     if pretrained:
@@ -181,7 +182,8 @@ def vgg16(num_classes: int, channels: int = 1, image_size: int = 64, pretrained=
 
 
 def _resnet18(num_classes, channels, pretrained, cifar):
-    from torchvision.models import ResNet18_Weights, resnet18 as tv_resnet18
+    from torchvision.models import ResNet18_Weights
+    from torchvision.models import resnet18 as tv_resnet18
 
     m = tv_resnet18(weights=None)
     if pretrained:

@@ -59,7 +59,7 @@ class TrainConfig:
     eval_every: int | None = None  # steps between validations (None: one pass over the training split)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:

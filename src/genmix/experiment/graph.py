@@ -22,8 +22,8 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def flatten_units(units) -> list[dict]:

@@ -12,18 +12,15 @@ UNet2DModel folder or hub id), adapted to the data's channel and class counts; a
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Literal
+
 import torch
 import torch.nn.functional as F
-
-from pathlib import Path
-
+from pydantic import Field, model_validator
 from torch import nn
 
 from ..errors import GenmixError
-from typing import Annotated, Literal
-
-from pydantic import Field, model_validator
-
 from ..validation import Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
 from .base import GenerativeModel, has_accelerate, load_pretrained_part, register
 

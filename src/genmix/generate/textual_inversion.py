@@ -21,16 +21,14 @@ format diffusers' ``load_textual_inversion`` reads.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field, field_validator
 from torch import nn
 
 from ..errors import GenmixError
-from typing import Annotated
-
-from pydantic import Field, field_validator
-
 from ..validation import GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
 from .base import GenerativeModel, has_accelerate, load_pretrained_part, register
 

@@ -57,7 +57,6 @@ T2I_DEFAULTS = dict(
     vae_channels=[32, 64, 64], latent_channels=4, unet_channels=[64, 128], layers_per_block=1,
     text_dim=64, text_layers=2, text_heads=4, max_length=32, train_timesteps=1000,
     sample_steps=25, guidance_scale=3.0, samples_per_caption=4)
-METADATA = "genmix.json"
 EXTRA_WORDS = ["tissue", "lesion", "scan", "image", "medical"]
 
 
