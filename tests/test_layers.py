@@ -22,6 +22,7 @@ imports within one rank are allowed while they form no circle.
           pretrained        what genmix-pretrained files record (backbone config, T2I corpus) and the
                             disjointness checks on them: shared by pretrain, classify and generate
   rank 6  checkpoint, io, errors, validation, device   leaves
+          stats             bootstrap / paired tests / power for the experiment's reports (imports no genmix)
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ RANKS = {
     "generate": 3,
     "augment": 4,
     "data": 5, "corpus": 5, "pretrained": 5,
-    "checkpoint": 6, "io": 6, "errors": 6, "validation": 6, "device": 6,
+    "checkpoint": 6, "io": 6, "errors": 6, "validation": 6, "device": 6, "stats": 6,
 }
 
 
