@@ -9,7 +9,7 @@ from scipy import stats
 from genmix.stats.bootstrap import bootstrap_p, hierarchical_bootstrap, image_bootstrap
 from genmix.stats.paired import combined_se, paired_test
 
-from .simulate import predictions, replicate_diffs, draw_test_set
+from .simulate import draw_test_set, predictions, replicate_diffs
 
 SIMS = 500
 SPREAD = 0.35  # replicate-level quality spread (probit): accuracy varies ~8 points between replicates

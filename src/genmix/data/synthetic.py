@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 from ..errors import GenmixError
-from .base import ImageDataset, Split
 from .assemble import load_stack
+from .base import ImageDataset, Split
 
 
 def load_synthetic(path) -> ImageDataset:

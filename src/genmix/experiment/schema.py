@@ -15,10 +15,19 @@ from __future__ import annotations
 
 import difflib
 from functools import lru_cache
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Tag, ValidationInfo, create_model,
-                      field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ..validation import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Ratio, Strict
@@ -185,8 +194,7 @@ def _row_kind(v):
     return "<name>" if isinstance(v, str) else "<mapping>" if isinstance(v, (dict, RowSpec)) else None
 
 
-Row = Annotated[Union[Annotated[Annotated[str, AfterValidator(_check_row_name)], Tag("<name>")],
-                      Annotated[RowSpec, Tag("<mapping>")]],
+Row = Annotated[Annotated[Annotated[str, AfterValidator(_check_row_name)], Tag("<name>")] | Annotated[RowSpec, Tag("<mapping>")],
                 Discriminator(_row_kind, custom_error_type="genmix_row",
                               custom_error_message=f"a row is a name or a mapping ({ROW_HINT})")]
 
@@ -195,7 +203,7 @@ def _audit_kind(v):
     return "<mapping>" if isinstance(v, (dict, AuditSettings)) else "<flag>"
 
 
-Audit = Annotated[Union[Annotated[bool, Tag("<flag>")], Annotated[AuditSettings, Tag("<mapping>")]],
+Audit = Annotated[Annotated[bool, Tag("<flag>")] | Annotated[AuditSettings, Tag("<mapping>")],
                   Discriminator(_audit_kind)]
 
 

@@ -44,7 +44,7 @@ class _G(nn.Module):
         self.fc = nn.Sequential(nn.Linear(nz + (emb if self.embed else 0), self.c0 * s0 * s0, bias=False),
                                 nn.BatchNorm1d(self.c0 * s0 * s0), nn.ReLU(True))
         layers, c = [], self.c0
-        for i in range(k - 1):
+        for _ in range(k - 1):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]

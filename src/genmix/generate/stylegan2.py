@@ -21,17 +21,22 @@ rather than the paper's FIR filter.
 from __future__ import annotations
 
 import math
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field, field_validator
 from torch import nn
 
-from typing import Annotated, Literal
-
-from pydantic import Field, field_validator
-
-from ..validation import (FiniteFloat, Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt,
-                          Probability)
+from ..validation import (
+    FiniteFloat,
+    Fraction,
+    GeneratorSettings,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+)
 from .base import GenerativeModel, register, upsampling_plan
 from .diffaugment import AdaptiveAugment, diff_augment, parse_policy  # noqa: F401  (diff_augment: re-exported)
 
