@@ -100,6 +100,10 @@ def cmd_data_info(args):
         g = d["groups"]
         alone = f"; {g['ungrouped_images']} images outside any, each its own group" if g["ungrouped_images"] else ""
         print(f"groups    {g['n']} patients ({g['by']}){alone}; no patient in two splits")
+    if d.get("repeated_rows"):
+        reps = d["repeated_rows"]
+        listed = ", ".join(f"{a} and {b}" for a, b in reps[:5]) + (f" and {len(reps) - 5} more" if len(reps) > 5 else "")
+        print(f"note      manifest lines {listed} list the same file; each such file counted once")
     if d.get("identical_images"):
         print(f"note      {d['identical_images']} images have a byte-identical twin; twins are kept in one split")
     if ds.info.get("simulated"):
@@ -253,7 +257,6 @@ def cmd_run(args):
     from .experiment.config import load_config
     from .experiment.report import report
     from .experiment.run import run_experiment
-
     from .io import check_output_dir
 
     cfg = load_config(args.config)

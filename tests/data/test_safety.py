@@ -159,6 +159,35 @@ def test_csv_same_path_in_train_and_test_names_both(tmp_path):
     assert "line 2" in str(e.value) and "line 14" in str(e.value) and str(tmp_path / "0.png") in str(e.value)
 
 
+@pytest.mark.parametrize("split", [True, False], ids=["explicit_split", "automatic_split"])
+def test_csv_path_listed_twice_is_one_image_and_its_lines_are_named(tmp_path, capsys, split):
+    _csv_images(tmp_path)
+    rows = [f"{i}.png,{'ab'[i % 2]}" + (f",{SPLITS[i // 4]}" if split else "") for i in range(12)]
+    rows += [rows[3], "./" + rows[6]]  # lines 14 and 15 repeat lines 5 and 8
+    m = _csv(tmp_path, rows, "path,label,split" if split else "path,label")
+    ds = load_dataset(f"csv:{m}")
+    assert sum(len(ds[s]) for s in SPLITS) == 12 and ds.describe()["identical_images"] == 0
+    assert ds.describe()["repeated_rows"] == [[5, 14], [8, 15]]
+    rc, out, _ = _run(["data-info", f"csv:{m}"], capsys)
+    assert rc == 0 and "note      manifest lines 5 and 14, 8 and 15 list the same file; each such file counted " \
+                       "once" in out and "byte-identical" not in out
+
+
+@pytest.mark.parametrize("column,other", [("label", "b"), ("split", "test"), ("group", "p9")])
+def test_csv_path_listed_twice_with_another_label_split_or_group_names_both_lines(tmp_path, capsys, column,
+                                                                                   other):
+    _csv_images(tmp_path)
+    rows = [f"{i}.png,{'ab'[i % 2]},{SPLITS[i // 4]},p{i}" for i in range(12)]
+    row = dict(zip(("path", "label", "split", "group"), rows[2].split(",")))  # line 4: 2.png,a,train,p2
+    rows.append(",".join({**row, column: other}.values()))  # line 14
+    m = _csv(tmp_path, rows)
+    rc, out, err = _run(["data-info", f"csv:{m}"], capsys)
+    plural = {"label": "labels", "split": "splits", "group": "groups"}[column]
+    assert rc == 2 and out == "" and _err_line(err) == (
+        f"genmix: error: {m}: line 4 and line 14 list the same file {tmp_path / '2.png'} with two {plural} "
+        f"('{row[column]}', '{other}'); list it once")
+
+
 @pytest.mark.parametrize("layout", ["csv", "folder"])
 def test_byte_identical_pixels_in_two_splits_names_both_files(tmp_path, layout):
     rng = np.random.default_rng(4)

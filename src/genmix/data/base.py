@@ -41,7 +41,7 @@ class Split:
     def counts(self, num_classes: int) -> list[int]:
         return torch.bincount(self.labels, minlength=num_classes).tolist()
 
-    def subset(self, index) -> "Split":
+    def subset(self, index) -> Split:
         index = torch.as_tensor(index, dtype=torch.long)
         src = [self.sources[i] for i in index.tolist()] if self.sources else None
         grp = [self.groups[i] for i in index.tolist()] if self.groups else None
@@ -74,7 +74,7 @@ class ImageDataset:
     def __getitem__(self, split: str) -> Split:
         return self.splits[split]
 
-    def validate(self, origin: str | None = None) -> "ImageDataset":
+    def validate(self, origin: str | None = None) -> ImageDataset:
         """Every split present, non-empty, with every class; one image shape throughout."""
         origin = origin or self.spec
         shapes = set()
@@ -121,6 +121,7 @@ class ImageDataset:
             "splits": splits,
             "groups": groups,
             "identical_images": self.info.get("identical_images", 0),
+            "repeated_rows": self.info.get("repeated_rows", []),
         }
 
 

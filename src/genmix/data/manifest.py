@@ -2,7 +2,8 @@
 
 Paths are relative to the manifest's folder and may not escape it. Without a split column,
 a stratified split keeps each group (patient) inside one split; with one, a group in two
-splits, a file listed in two splits or byte-identical images in two splits is an error.
+splits or byte-identical images in two splits is an error. A file listed twice is one image
+(the repeat is noted); listed twice with another label, split or group, an error.
 Column names are matched without case or surrounding spaces; a UTF-8 BOM is ignored.
 """
 
@@ -58,10 +59,11 @@ def load_manifest(path: str, image_size=None, channels=None, window=None, seed: 
         names = sorted({e[1] for e in entries if e[2] == "train"}, key=_label_key)
         if not names:
             raise GenmixError(f"{mpath}: split 'train' has no rows")
-        for p, label, split, _, i in entries:
+        for _p, label, split, _, i in entries:
             if label not in names:
                 raise GenmixError(f"{mpath}: line {i}: unknown label '{label}' in split '{split}' "
                                   f"(not a class of the training split: {names})")
+        entries, repeated = _once(entries, mpath)
         for s in SPLITS:
             present = {e[1] for e in entries if e[2] == s}
             if not present:
@@ -72,15 +74,35 @@ def load_manifest(path: str, image_size=None, channels=None, window=None, seed: 
                     raise GenmixError(f"{mpath}: class '{name}' is missing from split '{s}' (it has "
                                       f"{', '.join(n for n in names if n in present)})")
     else:
+        entries, repeated = _once(entries, mpath)
         names = sorted({e[1] for e in entries}, key=_label_key)
-    first: dict = {}
-    for p, label, _, _, i in entries:
-        j, other = first.setdefault(p, (i, label))
-        if other != label:
-            raise GenmixError(f"{mpath}: lines {j} and {i} give {p} two labels ('{other}', '{label}')")
     recs = [Entry(p, names.index(label), split, group, f"line {i}") for p, label, split, group, i in entries]
     groups_by = "csv column 'group'" if any(e.group for e in recs) else None
-    return build_dataset(f"csv:{path}", origin, names, recs, image_size, channels, window, seed, groups_by)
+    ds = build_dataset(f"csv:{path}", origin, names, recs, image_size, channels, window, seed, groups_by)
+    if repeated:
+        ds.info["repeated_rows"] = repeated
+    return ds
+
+
+def _once(entries: list, mpath: Path) -> tuple[list, list[list[int]]]:
+    """Rows naming the same file (resolved path) are one image: the first is kept, and each repeat
+    is listed as [first line, line]. Repeats that disagree on label, split or group are an error
+    naming both lines."""
+    first: dict = {}
+    kept, repeated = [], []
+    for e in entries:
+        p, label, split, group, i = e
+        if p not in first:
+            first[p] = e
+            kept.append(e)
+            continue
+        f = first[p]
+        for what, a, b in (("labels", f[1], label), ("splits", f[2], split), ("groups", f[3], group)):
+            if a != b:
+                raise GenmixError(f"{mpath}: line {f[4]} and line {i} list the same file {p} with two {what} "
+                                  f"('{a}', '{b}'); list it once")
+        repeated.append([f[4], i])
+    return kept, repeated
 
 
 def _label_key(label: str):
