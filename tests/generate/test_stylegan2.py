@@ -99,3 +99,105 @@ def test_samples_move_toward_target_and_resume(tmp_path):
     resumed = train_generator(ds, "stylegan2", short, tmp_path / "b", "cpu", progress=False)
     for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), k
+
+
+# --- ADA (issue 30) ------------------------------------------------------------------------------
+class _ConstD(torch.nn.Module):
+    """A discriminator that outputs ``value`` for every image (through a parameter, so losses backprop)."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(()))
+        self.value = value
+
+    def forward(self, x, y):
+        return self.value + self.w * x.flatten(1).mean(1)
+
+
+@pytest.mark.parametrize("value,start,rises", [(5.0, 0.0, True), (-5.0, 0.5, False)])
+def test_ada_p_rises_when_d_overfits_and_falls_otherwise(value, start, rises):
+    m = build_generator("stylegan2", {**SMALL, "augment": "ada", "r1_gamma": 0.0, "ada_interval": 2,
+                                      "ada_kimg": 0.1}, 2, 1, 16)
+    m.D = _ConstD(value)
+    m.configure_optimizers()
+    m.ada.p.fill_(start)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(8, 1, 16, 16, generator=g), torch.tensor([0, 1] * 4)
+    ps = [float(m.training_step(x, y, g)["ada_p"]) for _ in range(6)]
+    # r_t = +1 (> target 0.6) raises p, r_t = -1 lowers it, by 16 images / 100 per adjustment (every 2 steps)
+    want = [min(1.0, max(0.0, start + (1 if rises else -1) * 0.16 * (i // 2))) for i in range(1, 7)]
+    assert ps == pytest.approx(want, abs=1e-6)
+    assert float(m.ada.rt) == (1.0 if rises else -1.0)
+
+
+def test_ada_augment_applies_each_op_with_probability_p():
+    from genmix.generate.diffaugment import ada_augment
+
+    x = torch.rand(400, 1, 16, 16, requires_grad=True)
+    assert torch.equal(ada_augment(x, torch.Generator().manual_seed(0), 0.0), x)
+    flipped = ada_augment(x, torch.Generator().manual_seed(0), 0.3, ("flip",))
+    frac = float((flipped != x).flatten(1).any(1).float().mean())
+    assert 0.2 < frac < 0.4
+    assert torch.equal(ada_augment(x, torch.Generator().manual_seed(0), 1.0, ("flip",)), x.flip(3))
+    out = ada_augment(x, torch.Generator().manual_seed(0), 0.5, ("flip", "rot90", "color", "translation", "cutout"))
+    out.sum().backward()
+    assert x.grad is not None and (x.grad != 0).any()
+
+
+def test_ada_trains_logs_p_and_resumes_with_p_restored(tmp_path):
+    import csv
+
+    from genmix.checkpoint import load_state
+
+    ds = toy_dataset(64)
+    cfg = {**SMALL, "steps": 20, "batch_size": 16, "lr": 3e-3, "checkpoint_every": 10, "log_every": 5,
+           "augment": "ada", "ada_kimg": 0.2, "ada_interval": 2, "ada_target": 0.0, "r1_every": 4}
+    full = train_generator(ds, "stylegan2", cfg, tmp_path / "a", "cpu", progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "a" / "log.csv")))
+    assert "ada_p" in rows[0] and "ada_rt" in rows[0]
+    assert float(full.ada.p) > 0  # an untrained D scores reals above a target of 0: p has risen
+    assert train_generator(ds, "stylegan2", cfg, tmp_path / "b", "cpu", progress=False, stop_after=10) is None
+    st = load_state(tmp_path / "b" / "checkpoint.safetensors")
+    assert float(st["model"]["ada.p"]) > 0
+    resumed = train_generator(ds, "stylegan2", cfg, tmp_path / "b", "cpu", progress=False)
+    assert float(resumed.ada.p) == float(full.ada.p)
+    for k, a in full.state_dict().items():
+        assert torch.equal(a, resumed.state_dict()[k]), k
+
+
+def test_checkpoint_written_before_augment_settings_loads_with_diffaugment(tmp_path):
+    import json
+
+    from genmix.checkpoint import load_state, save_state
+    from genmix.generate.fit import load_generator
+
+    ds = toy_dataset(16)
+    cfg = {**SMALL, "steps": 2, "batch_size": 8, "checkpoint_every": 10, "log_every": 1}
+    model = train_generator(ds, "stylegan2", cfg, tmp_path, "cpu", progress=False)
+    new_keys = ("augment", "ada_target", "ada_interval", "ada_kimg")
+    st = load_state(tmp_path / "model.safetensors")
+    for k in new_keys:
+        st["meta"]["config"].pop(k)
+    save_state(tmp_path / "model.safetensors", st)
+    meta = json.loads((tmp_path / "generator.json").read_text())
+    meta["config"] = {k: v for k, v in meta["config"].items() if k not in new_keys}
+    (tmp_path / "generator.json").write_text(json.dumps(meta))
+    loaded, _ = load_generator(tmp_path)
+    assert loaded.config["augment"] == "diffaugment" and loaded.ada is None
+    assert loaded.policy == ("color", "translation", "cutout")
+    y = torch.arange(4) % 2
+    assert torch.equal(loaded.sample(4, y, generator=torch.Generator().manual_seed(0)),
+                       model.sample(4, y, generator=torch.Generator().manual_seed(0)))
+
+
+def test_ada_moves_toward_target(tmp_path):
+    ds = toy_dataset(128)
+    cfg = {**SMALL, "steps": 300, "batch_size": 32, "lr": 3e-3, "checkpoint_every": 100, "log_every": 50,
+           "ema_decay": 0.9, "style_mixing": 0.5, "augment": "ada", "ada_kimg": 2.0}
+    before = build_generator("stylegan2", cfg, 2, 1, 16).sample(256, torch.arange(256) % 2,
+                                                               generator=torch.Generator().manual_seed(0))
+    m = train_generator(ds, "stylegan2", cfg, tmp_path, "cpu", progress=False)
+    after = m.sample(256, torch.arange(256) % 2, generator=torch.Generator().manual_seed(0))
+    target = torch.cat([toy_images(128, 0, seed=9), toy_images(128, 1, seed=9)])
+    d0, d1 = sliced_wasserstein(before, target), sliced_wasserstein(after, target)
+    assert d1 < d0 / 2, (d0, d1)
