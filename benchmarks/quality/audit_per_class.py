@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from genmix.experiment.report import column_labels
+from genmix.experiment.labels import column_labels
 
 NAMES = {"dcgan": "DCGAN", "ddpm": "DDPM", "stylegan2": "StyleGAN2", "textual-inversion": "Textual Inversion"}
 KEYS = ("gan_test", "gan_test_floor", "gan_train", "gan_train_floor")

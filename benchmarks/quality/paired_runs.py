@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genmix.experiment.report import bootstrap_p, hierarchical_bootstrap, holm
 from genmix.experiment.run import best_validation
+from genmix.stats.bootstrap import bootstrap_p, hierarchical_bootstrap, holm
 
 METRICS = ("accuracy", "f1_macro")
 

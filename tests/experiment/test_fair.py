@@ -1,4 +1,4 @@
-"""Equal budgets across a grid, replicate: full, select: val, hierarchical bootstrap, Holm, verdict."""
+"""Equal budgets across a grid, replicate: full, select: val, the bootstraps, Holm, the verdict."""
 import csv
 import json
 import math
@@ -9,8 +9,10 @@ import pytest
 import yaml
 
 from genmix.experiment.config import load_config
-from genmix.experiment.report import bootstrap_p, build_tables, confusion_metric, hierarchical_bootstrap, holm, verdict
 from genmix.experiment.run import plan, run_experiment, write_results
+from genmix.experiment.tables import build_tables
+from genmix.experiment.verdict import verdict
+from genmix.stats.bootstrap import bootstrap_p, confusion_metric, hierarchical_bootstrap, holm
 
 GRID = {
     "data": "simulated:fll@16",
@@ -198,8 +200,9 @@ def test_holm_matches_a_hand_worked_example():
 
 def _entry(row, gen, d, p, select=""):
     return {"row": row, "augment": "genmix", "generator": gen, "status": "done", "select": select,
-            "delta_f1_macro_mean": d, "p_holm_f1_macro": p, "delta_f1_macro_holm_low": d - 0.02,
-            "delta_f1_macro_holm_high": d + 0.02, "f1_macro_mean": 0.7 + d, "n_paired": 5, "n_seeds": 5}
+            "delta_f1_macro_mean": d, "verdict_p_f1_macro": p, "verdict_low_f1_macro": d - 0.02,
+            "verdict_high_f1_macro": d + 0.02, "f1_macro_mean": 0.7 + d, "n_paired": 5, "n_seeds": 5,
+            "detectable_f1_macro": 0.03, "replicates_needed_f1_macro": 4, "effect": 5.0}
 
 
 def _audit_csv(path, rows):
@@ -258,7 +261,7 @@ def test_verdict_says_when_it_falls_back_to_the_fixed_row_and_when_replicates_ar
 
 
 def test_a_comparison_without_test_predictions_stays_in_the_holm_family(grid):
-    from genmix.experiment.report import load_table
+    from genmix.experiment.tables import load_table
 
     cfg, exp = grid
     before = {e["row"]: e for e in load_table(exp)}
@@ -271,10 +274,10 @@ def test_a_comparison_without_test_predictions_stays_in_the_holm_family(grid):
     try:
         after = {e["row"]: e for e in build_tables(exp)}
         row = after["DCGAN (50%)"]
-        assert row["p_holm_f1_macro"] == 1.0 and "delta_f1_macro_holm_low" not in row
+        assert row["holm_p_f1_macro"] == 1.0 and "holm_low_f1_macro" not in row
         assert row["delta_interval"] == "t (predictions missing)"
         assert after["GenMix (DCGAN)"]["holm_family"] == family  # the family did not shrink
-        assert after["GenMix (DCGAN)"]["p_holm_f1_macro"] >= before["GenMix (DCGAN)"]["p_holm_f1_macro"] - 1e-12
+        assert after["GenMix (DCGAN)"]["holm_p_f1_macro"] >= before["GenMix (DCGAN)"]["holm_p_f1_macro"] - 1e-12
     finally:
         f.with_suffix(".bak").rename(f)
         build_tables(exp)
@@ -283,6 +286,6 @@ def test_a_comparison_without_test_predictions_stays_in_the_holm_family(grid):
 def test_verdict_without_test_predictions_names_the_paired_t_interval(tmp_path):
     base = {"row": "Baseline", "augment": "none", "generator": "", "status": "done", "f1_macro_mean": 0.7}
     e = {**_entry("GenMix (DCGAN)", "dcgan", 0.01, 1.0), "delta_f1_macro_ci_low": -0.03, "delta_f1_macro_ci_high": 0.05}
-    del e["delta_f1_macro_holm_low"], e["delta_f1_macro_holm_high"]
+    del e["verdict_low_f1_macro"], e["verdict_high_f1_macro"]
     line = verdict([base, e], tmp_path)[2]
     assert "ΔF1 +1.0 points, paired t-interval (test predictions missing) [-3.0, +5.0], Holm p = 1" in line

@@ -1,4 +1,4 @@
-from genmix.experiment.report import column_label, column_labels
+from genmix.experiment.labels import column_label, column_labels
 
 
 def test_column_label_drops_parenthesised_detail():

@@ -119,6 +119,10 @@ def test_html_report_is_self_contained_and_renders_in_chromium(exp, tmp_path):
     page = exp / "report.html"
     doc = page.read_text()
     assert "<script" not in doc and not re.search(r"""(src|href)=["'](?!data:|#)""", doc)  # nothing external
+    # the answer opens the report: the verdict and the forest plot of ΔF1, before Table 1
+    answer, table1 = doc.index('<section id="answer">'), doc.index('<section id="table1">')
+    assert answer < doc.index('alt="ΔF1 against Baseline per row') < table1 < doc.index('<section id="fig3">')
+    assert "GenMix (DCGAN) is indistinguishable from Baseline" in doc[answer:table1]
     for heading in ("Table 1", "Audit of the synthetic images", "Audit per class", "Fig. 3", "Fig. 4", "Training curves",
                     "Synthetic samples", "Config", "Timings"):
         assert heading in doc, heading

@@ -85,6 +85,19 @@ def write_html(exp_dir) -> Path:
             nav.append(f'<a href="#{anchor}">{html.escape(name)}</a>')
             parts.append(f'<section id="{anchor}"><h2>{html.escape(name)}</h2>{body}</section>')
 
+    # the answer first: the verdict per generator and the forest plot of every row's ΔF1
+    answer = []
+    if (exp / "table.csv").is_file():
+        from .tables import load_table
+        from .verdict import verdict
+
+        answer.append(_markdown("\n".join(verdict(load_table(exp), exp))))
+    if (figs / "forest_f1.png").is_file():
+        answer.append(_figure(figs / "forest_f1.png", "ΔF1 against Baseline per row: 95 % interval (black), the "
+                              "verdict rows' Holm interval (red), the zero line, ± the effect of interest (dashed), "
+                              "and the band each row's replicates detect with 80 % power (blue)"))
+    section("answer", "The answer: does it beat Baseline?", "".join(answer))
+
     # Table 1, its leading lines, the paired comparison and the audit summary, as table.md has them
     section("table1", "Table 1 and comparison with Baseline",
             _markdown((exp / "table.md").read_text()) if (exp / "table.md").is_file() else "")

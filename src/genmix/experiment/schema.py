@@ -225,6 +225,7 @@ class ExperimentBase(Strict):
     budget: Literal["equal", "per-epoch"] = "equal"
     replicate: Literal["classifier", "full"] = "classifier"
     audit: Audit = True
+    effect: PositiveFloat = 5.0  # macro-F1 points: the effect of interest the report plans replicates for
 
 
 def generator_entry(cls) -> type:
