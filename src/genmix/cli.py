@@ -284,6 +284,14 @@ def cmd_report(args):
         print(f"HTML report written to {Path(args.exp_dir) / 'report.html'}")
 
 
+def cmd_meta(args):
+    from .experiment.meta import meta
+
+    result = meta(args.runs, args.out)
+    print((Path(args.out) / "meta.md").read_text())
+    print(f"pooled {len(result['comparisons'])} comparisons; HTML page {Path(args.out) / 'meta.html'}")
+
+
 def cmd_audit(args):
     from .audit import audit_synthetic, format_text, load_synthetic_split
     from .device import choose_device
@@ -440,6 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--no-figures", action="store_true")
     q.add_argument("--html", action="store_true", help="also write EXP_DIR/report.html (one self-contained file)")
     q.set_defaults(func=cmd_report)
+
+    q = sub.add_parser("meta", help="pool GenMix - Baseline differences of several runs (datasets): random effects")
+    q.add_argument("runs", nargs="+", metavar="RUN_DIR", help="experiment folders written by genmix run")
+    q.add_argument("--out", required=True, help="folder for meta.md/.csv/.json, forest plots and meta.html")
+    q.set_defaults(func=cmd_meta)
 
     q = sub.add_parser("audit", help="audit a synthetic set: FD/KID, precision/recall, class fidelity, memorisation")
     q.add_argument("synth_dir", help="folder written by genmix synthesize")

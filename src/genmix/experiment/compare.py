@@ -93,7 +93,8 @@ def compare(entry: dict, pairs, preds, num_classes: int) -> dict:
             entry["delta_interval"] = "t (predictions missing)"
         lo, hi = r.interval(LEVEL)
         entry.update({f"delta_{m}_mean": r.mean, f"delta_{m}_ci_low": lo, f"delta_{m}_ci_high": hi,
-                      f"delta_{m}_sd": r.sd, f"se_img_{m}": r.se_img, f"df_{m}": r.df, f"p_{m}": r.p})
+                      f"delta_{m}_sd": r.sd, f"delta_{m}_se": r.se, f"se_img_{m}": r.se_img, f"df_{m}": r.df,
+                      f"p_{m}": r.p})
         out[m] = r
     entry["mcnemar_p_per_seed"] = " ".join(f"{mcnemar(y[1], x[1], x[0]):.3g}" for x, y in pp
                                            if x is not None and y is not None)

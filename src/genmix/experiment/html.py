@@ -146,3 +146,24 @@ def write_html(exp_dir) -> Path:
     tmp.write_text(doc, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def figure_html(path: Path, caption: str) -> str:
+    """A PNG as an embedded <figure> with its caption."""
+    return _figure(Path(path), caption)
+
+
+def markdown_html(text: str) -> str:
+    return _markdown(text)
+
+
+def page(path: Path, title: str, body: str) -> Path:
+    """A self-contained HTML page (this module's style), written atomically."""
+    doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+           f"<h1>{html.escape(title)}</h1>{body}</body></html>\n")
+    path = Path(path)
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(doc, encoding="utf-8")
+    tmp.replace(path)
+    return path

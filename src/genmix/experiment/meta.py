@@ -1,0 +1,176 @@
+"""``genmix meta RUN_DIR... --out DIR``: the GenMix − Baseline differences of several runs (datasets) pooled
+by a random-effects meta-analysis.
+
+Each run contributes, per comparison, its paired difference and that difference's standard error from its
+table (experiment.compare: the spread of the replicate differences and the test set's own error). The pooling
+is statsmodels' ``combine_effects`` with the DerSimonian–Laird τ² (``method_re="dl"``): the pooled effect and
+its 95 % interval (normal, as statsmodels and metafor report it), τ² (the variance of the true effect between
+datasets), I² (the share of the spread that is heterogeneity, not sampling error), Cochran's Q, and the 95 %
+prediction interval for the effect on a new dataset, μ ± t_{k−2} √(τ² + SE(μ)²) (Higgins, Thompson &
+Spiegelhalter 2009; it needs k ≥ 3 datasets). Comparisons: each generator's verdict row
+(experiment.compare.verdict_rows: the ``select: val`` GenMix row where it finished), and every row that runs
+share by name, on macro-F1 and accuracy.
+
+Writes meta.csv, meta.json, meta.md, forest_<comparison>.png (macro-F1) and meta.html (one file).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..errors import GenmixError
+
+METRICS = ("f1_macro", "accuracy")
+LABEL = {"f1_macro": "ΔF1", "accuracy": "ΔAcc"}
+
+
+def dataset_name(run: Path) -> str:
+    cfg = run / "config.json"
+    c = json.loads(cfg.read_text()) if cfg.is_file() else {}
+    return str(c.get("name") or c.get("data") or run.name)
+
+
+def collect(runs) -> tuple[list[str], dict]:
+    """(dataset names, {comparison: {metric: [(dataset, effect, se), ...]}}) from the runs' tables; a run
+    without table.csv has it built from its results (genmix report's tables)."""
+    from .compare import verdict_rows
+    from .config import DISPLAY
+    from .tables import build_tables, load_table
+
+    names, found = [], {}
+    for r in runs:
+        run = Path(r)
+        if not (run / "plan.json").is_file() or not (run / "results.csv").is_file():
+            raise GenmixError(f"{run}: not an experiment folder (no plan.json/results.csv; run genmix run first)")
+        if not (run / "table.csv").is_file():
+            build_tables(run)
+        table = load_table(run)
+        name = dataset_name(run)
+        if name in names:
+            name = f"{name} ({run})"
+        names.append(name)
+        keyed = [(f"verdict: GenMix ({DISPLAY.get(g, g)})", e) for g, e in verdict_rows(table).items()]
+        keyed += [(e["row"], e) for e in table if e.get("status") == "done" and e["row"] != "Baseline"]
+        for key, e in keyed:
+            for m in METRICS:
+                d, se = e.get(f"delta_{m}_mean"), e.get(f"delta_{m}_se")
+                if d in ("", None) or se in ("", None) or not se > 0:
+                    continue
+                label = name if key == e["row"] else f"{name}: {e['row']}"
+                found.setdefault(key, {}).setdefault(m, []).append((label, float(d), float(se)))
+    return names, found
+
+
+def pool(studies: list[tuple[str, float, float]]) -> dict:
+    """Random-effects (DerSimonian–Laird) pooling of (name, effect, se) by statsmodels.combine_effects."""
+    import numpy as np
+    from scipy import stats
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    eff = np.array([s[1] for s in studies])
+    var = np.array([s[2] for s in studies]) ** 2
+    k = len(studies)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = combine_effects(eff, var, method_re="dl", row_names=[s[0] for s in studies])
+    ci = res.conf_int(alpha=0.05, use_t=False)  # [0] fixed effect, [1] random effects (DL)
+    tau2 = float(res.tau2)
+    if tau2 > 0:
+        mu, se, (lo, hi), weights = float(res.mean_effect_re), float(res.sd_eff_w_re), ci[1], res.weights_rel_re
+    else:  # statsmodels leaves DL's tau^2 untruncated; DerSimonian-Laird truncates at 0: the fixed-effect pool
+        tau2, mu, se, (lo, hi), weights = 0.0, float(res.mean_effect_fe), float(res.sd_eff_w_fe), ci[0], \
+            res.weights_rel_fe
+    lo, hi = float(lo), float(hi)
+    q = float(res.q)
+    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    if k >= 3:
+        half = float(stats.t.ppf(0.975, k - 2)) * math.sqrt(tau2 + se * se)
+        pi = (mu - half, mu + half)
+    else:
+        pi = (math.nan, math.nan)
+    z = mu / se if se > 0 else math.nan
+    p = float(2 * stats.norm.sf(abs(z))) if se > 0 else math.nan
+    return {"k": k, "effect": mu, "se": se, "ci_low": lo, "ci_high": hi, "p": p, "tau2": tau2,
+            "i2": i2, "q": q, "pi_low": pi[0], "pi_high": pi[1], "weights": [float(w) for w in weights],
+            "studies": [{"dataset": s[0], "effect": s[1], "se": s[2]} for s in studies]}
+
+
+def forest_plot(key: str, m: str, r: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    st = r["studies"]
+    fig, ax = plt.subplots(figsize=(7.5, 1.4 + 0.4 * (len(st) + 1)))
+    for i, s in enumerate(st):
+        y = len(st) - i
+        ax.plot([100 * (s["effect"] - 1.96 * s["se"]), 100 * (s["effect"] + 1.96 * s["se"])], [y, y], color="#333")
+        ax.plot(100 * s["effect"], y, "s", color="#333", ms=3 + 9 * r["weights"][i])
+    mu, lo, hi = 100 * r["effect"], 100 * r["ci_low"], 100 * r["ci_high"]
+    ax.fill([lo, mu, hi, mu], [0, 0.25, 0, -0.25], color="#b03030", label="pooled (random effects, 95 %)")
+    if not math.isnan(r["pi_low"]):
+        ax.plot([100 * r["pi_low"], 100 * r["pi_high"]], [0, 0], color="#b03030", lw=1, ls=":",
+                label="95 % prediction interval, new dataset")
+    ax.axvline(0, color="#000", lw=0.8)
+    ax.set_yticks(range(len(st) + 1), ["pooled"] + [s["dataset"] for s in reversed(st)], fontsize=8)
+    ax.set_xlabel(f"{LABEL[m]} vs Baseline (points)")
+    ax.set_title(f"{key}: τ² = {1e4 * r['tau2']:.2g} points², I² = {100 * r['i2']:.0f} %", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _fmt(r: dict) -> list[str]:
+    pi = "–" if math.isnan(r["pi_low"]) else f"[{100 * r['pi_low']:+.1f}, {100 * r['pi_high']:+.1f}]"
+    return [f"{r['k']}", f"{100 * r['effect']:+.1f} [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]",
+            f"{r['p']:.3g}", f"{1e4 * r['tau2']:.3g}", f"{100 * r['i2']:.0f} %", pi]
+
+
+def meta(runs, out) -> dict:
+    """Pool the runs' comparisons (see the module docstring) and write the files into ``out``."""
+    import csv
+
+    from .html import figure_html, markdown_html, page
+
+    if len(runs) < 2:
+        raise GenmixError("genmix meta: give at least two run folders (one per dataset) to pool")
+    names, found = collect(runs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"datasets": names, "method": "random effects, DerSimonian-Laird (statsmodels combine_effects)",
+              "comparisons": {}}
+    lines = [f"# Meta-analysis over {len(names)} datasets: {', '.join(names)}", "",
+             "Random effects (DerSimonian–Laird τ², statsmodels `combine_effects`); Δ in points; τ² in points²; "
+             "prediction interval for a new dataset: μ ± t(k−2) √(τ² + SE²), needs 3 datasets.", "",
+             "| Comparison | metric | datasets | pooled Δ [95 % CI] | p | τ² | I² | prediction interval |",
+             "|---|---|---|---|---|---|---|---|"]
+    figs = []
+    rows = []
+    for key in sorted(found, key=lambda k: (not k.startswith("verdict"), k)):
+        for m in METRICS:
+            st = found[key].get(m, [])
+            if len(st) < 2:
+                continue
+            r = pool(st)
+            result["comparisons"].setdefault(key, {})[m] = r
+            lines.append(f"| {key} | {LABEL[m]} | " + " | ".join(_fmt(r)) + " |")
+            rows.append({"comparison": key, "metric": m, **{k: v for k, v in r.items() if k not in ("studies",
+                                                                                                  "weights")}})
+            if m == "f1_macro":
+                slug = "".join(c if c.isalnum() else "_" for c in key).strip("_").lower()
+                figs.append((key, forest_plot(key, m, r, out / f"forest_{slug}.png")))
+    if not rows:
+        raise GenmixError("genmix meta: no comparison with Baseline is in two or more of these runs")
+    with open(out / "meta.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    (out / "meta.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "meta.md").write_text("\n".join(lines) + "\n")
+    body = markdown_html("\n".join(lines)) + "".join(figure_html(p, f"{k}: ΔF1 per dataset and pooled")
+                                                     for k, p in figs)
+    page(out / "meta.html", f"genmix meta-analysis: {', '.join(names)}", body)
+    return result
