@@ -265,9 +265,14 @@ def cmd_run(args):
         cfg["data"] = args.data
     if args.data_root:
         cfg["data_root"] = args.data_root
-    run_experiment(cfg, args.out, seeds=args.seeds, workers=args.workers, progress=not args.quiet,
-                   backend=args.backend, address=args.address, schedule=args.schedule,
-                   cpus_per_unit=args.cpus_per_unit)
+    kw = dict(workers=args.workers, backend=args.backend, address=args.address, schedule=args.schedule,
+              cpus_per_unit=args.cpus_per_unit)
+    if cfg.get("replicates") and args.seeds is None:  # adaptive: looks until every verdict is decided
+        from .experiment.adaptive import run_adaptive
+
+        run_adaptive(cfg, args.out, run_experiment, progress=not args.quiet, **kw)
+    else:
+        run_experiment(cfg, args.out, seeds=args.seeds, progress=not args.quiet, **kw)
     report(args.out, figures=not args.no_figures, html=True)
     print((Path(args.out) / "table.md").read_text())
 

@@ -173,3 +173,31 @@ def power_words(e: dict) -> str:
         return (f"too few replicates to tell: {n} detect only ±{det:.1f} F1 points, and no replicate count decides "
                 f"±{eff:g} on this test set (its own sampling error is too large; a bigger test set would)")
     return f"too few replicates: {n} detect only ±{det:.1f} F1 points; about {int(float(need))} would decide ±{eff:g}"
+
+
+STATE = "sequential.json"
+
+
+def read_state(exp: Path) -> dict | None:
+    """sequential.json of an adaptive run (experiment.adaptive), or None."""
+    import json
+
+    f = Path(exp) / STATE
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def judge(table: list[dict], tests: dict, state: dict) -> None:
+    """Mark each verdict row of ``table`` with the sequential decision at its replicate count (build_tables
+    calls this when the experiment is adaptive)."""
+    from ..stats.sequential import decide
+
+    rows = verdict_rows(table)
+    m = max(1, len(rows))
+    for e in rows.values():
+        r = tests.get((e["row"], "f1_macro"))
+        if r is None or r.n not in state["plan"]:
+            e["sequential_state"] = "not at a look"
+            continue
+        d = decide(r, state["plan"], state["effect"] / 100, LEVEL / m)
+        e.update({"sequential_state": d.state, "sequential_level": d.level, "sequential_n": d.n,
+                  "sequential_plan": " ".join(map(str, state["plan"]))})

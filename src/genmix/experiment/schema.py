@@ -207,6 +207,19 @@ Audit = Annotated[Annotated[bool, Tag("<flag>")] | Annotated[AuditSettings, Tag(
                   Discriminator(_audit_kind)]
 
 
+class Replicates(Strict):
+    """``replicates:``: adaptive replicates (genmix.experiment.adaptive): looks at min, min + step, ..., max."""
+    min: Annotated[int, Field(ge=2)] = 3
+    max: PositiveInt = 10
+    step: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
 class ExperimentBase(Strict):
     """Top-level keys (``generators`` is added per registered generator by experiment_model())."""
     name: str = Field(None)
@@ -226,6 +239,13 @@ class ExperimentBase(Strict):
     replicate: Literal["classifier", "full"] = "classifier"
     audit: Audit = True
     effect: PositiveFloat = 5.0  # macro-F1 points: the effect of interest the report plans replicates for
+    replicates: Replicates = Field(None)
+
+    @model_validator(mode="after")
+    def _seeds_or_replicates(self):
+        if "replicates" in self.model_fields_set and "seeds" in self.model_fields_set:
+            raise ValueError("set 'seeds' (a fixed count) or 'replicates' (adaptive: seeds 0 .. max-1), not both")
+        return self
 
 
 def generator_entry(cls) -> type:

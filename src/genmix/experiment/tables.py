@@ -18,7 +18,8 @@ from .labels import column_labels
 from .verdict import verdict, verdict_summary
 
 TEXT_COLUMNS = ("row", "augment", "generator", "status", "reason", "chosen", "select", "mcnemar_p_per_seed", "steps",
-                "delta_interval", "replicates_needed_accuracy", "replicates_needed_f1_macro")
+                "delta_interval", "replicates_needed_accuracy", "replicates_needed_f1_macro", "sequential_state",
+                "sequential_plan")
 
 
 def effect_of_interest(exp: Path) -> float:
@@ -94,6 +95,9 @@ def build_tables(exp: Path) -> list[dict]:
     cmp.add_power(table, tests, len(primary), effect_of_interest(exp))
     for e in chosen.values():
         e["verdict_row"] = 1
+    state = cmp.read_state(exp)
+    if state is not None:  # adaptive replicates: the verdicts are the sequential design's decisions
+        cmp.judge(table, tests, state)
     info = {"budget": plan.get("budget"), "replicate": plan.get("replicate", "classifier"),
             "steps": sorted({int(r["steps"]) for r in results if r["status"] == "done" and r.get("steps")})}
     write_table_files(exp, table, classes or [], info)

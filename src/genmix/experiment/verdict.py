@@ -69,6 +69,10 @@ def _budget_mode(exp_dir) -> str:
 def word(e: dict, level: float = LEVEL) -> str:
     """beats / is worse than / is indistinguishable from (Baseline), on the verdict family's Holm p."""
     d, p = _num(e, "delta_f1_macro_mean"), _num(e, "verdict_p_f1_macro")
+    if e.get("sequential_state"):  # adaptive replicates: the sequential design decides
+        if e["sequential_state"] == "different":
+            return "beats" if d > 0 else "is worse than"
+        return "is indistinguishable from"
     if p is not None and p < level and d > 0:
         return "beats"
     if p is not None and p < level and d < 0:
@@ -84,7 +88,8 @@ def verdict_summary(table: list[dict], exp_dir=None, level: float = LEVEL) -> li
                     **{k: e.get(k) for k in ("delta_f1_macro_mean", "verdict_low_f1_macro", "verdict_high_f1_macro",
                                              "verdict_p_f1_macro", "verdict_family", "p_f1_macro", "n_paired",
                                              "detectable_f1_macro", "replicates_needed_f1_macro", "effect",
-                                             "power_level", "se_img_f1_macro", "delta_f1_macro_sd")},
+                                             "power_level", "se_img_f1_macro", "delta_f1_macro_sd",
+                                             "sequential_state", "sequential_n", "sequential_level")},
                     "says": power_words(e) if word(e, level) == "is indistinguishable from" else ""})
     return out
 
@@ -104,6 +109,10 @@ def _line(disp: str, e: dict, base: dict, level: float, audit, g: str, instead: 
             f"replicate(s){unpaired_note(e, base)}).")
     if w == "is indistinguishable from":
         line += f" {power_words(e)[0].upper()}{power_words(e)[1:]}."
+    if e.get("sequential_state"):
+        line += (f" Adaptive replicates (looks at {e.get('sequential_plan', '?')}): {e['sequential_state']} at "
+                 f"{int(_num(e, 'sequential_n') or 0)}, where the boundary is p < {_num(e, 'sequential_level') or 0:.3g}"
+                 " (O'Brien–Fleming spending, Bonferroni over the verdicts).")
     line += instead
     if audit is not None:
         low = audit.get(g)

@@ -104,15 +104,20 @@ def look(diffs, se_img: float, plan: list[int], effect: float, alpha: float = 0.
     futility stop: an effect that large would likely have been seen); else "continue", or at the last look
     "undecided". ``alpha`` is the comparison's own level (a family of m verdicts passes α/m)."""
     from .paired import paired_test
+
+    return decide(paired_test(diffs, se_img), plan, effect, alpha)
+
+
+def decide(r, plan: list[int], effect: float, alpha: float = 0.05) -> Look:
+    """``look`` for a paired test already done (a stats.paired.Paired of r.n replicates)."""
     from .power import detectable_effect
 
     plan = sorted(set(plan))
-    n = len(diffs)
+    n = r.n
     if n not in plan:
         raise ValueError(f"{n} replicates is not a look of {plan}")
     level = boundaries(plan, alpha)[plan.index(n)]
-    r = paired_test(diffs, se_img)
-    det = detectable_effect(r.sd, n, se_img, alpha)
+    det = detectable_effect(r.sd, n, r.se_img, alpha) if n >= 2 else math.inf
     if r.p < level:
         state = "different"
     elif det <= effect:
