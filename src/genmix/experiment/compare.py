@@ -124,13 +124,19 @@ def holm_family(table: list[dict], tests: dict, prefix: str) -> None:
         e.update({f"{prefix}_low_{m}": lo, f"{prefix}_high_{m}": hi})
 
 
+def verdict_key(e: dict) -> str:
+    """The generator a GenMix row is about, with its classifier start when the row overrides it
+    ('dcgan', 'dcgan [pretrained]'): one verdict each."""
+    return e["generator"] + (f" [{e['start']}]" if e.get("start") else "")
+
+
 def verdict_rows(table: list[dict]) -> dict[str, dict]:
-    """generator -> the entry its verdict is about: the ``select: val`` GenMix row when it finished, else the
-    fixed-setting GenMix row that finished; generators with neither are absent."""
+    """verdict key (verdict_key) -> the entry its verdict is about: the ``select: val`` GenMix row when it
+    finished, else the fixed-setting GenMix row that finished; keys with neither are absent."""
     out = {}
-    gens = dict.fromkeys(e["generator"] for e in table if e.get("augment") == "genmix" and e.get("generator"))
+    gens = dict.fromkeys(verdict_key(e) for e in table if e.get("augment") == "genmix" and e.get("generator"))
     for g in gens:
-        cands = [e for e in table if e.get("augment") == "genmix" and e.get("generator") == g]
+        cands = [e for e in table if e.get("augment") == "genmix" and verdict_key(e) == g]
         sel = next((c for c in cands if c.get("select") and c.get("status") == "done"), None)
         fixed = next((c for c in cands if not c.get("select") and c.get("status") == "done"), None)
         e = sel or fixed

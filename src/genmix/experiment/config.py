@@ -101,6 +101,19 @@ def _check_samplers(cfg, path, registry):
                 raise GenmixError(f"{path}: {where}.{k}: not a sampler setting of {name} (known: {', '.join(known)})")
 
 
+def start_label(classifier: dict | None) -> str:
+    """A row's classifier override in words, e.g. 'pretrained' or 'model=vgg16, pretrained=backbone'; '' for none."""
+    if not classifier:
+        return ""
+    parts = []
+    for k, v in sorted(classifier.items()):
+        if k == "pretrained":
+            parts.append("pretrained" if v is True else "scratch" if v is False else f"pretrained={Path(str(v)).stem}")
+        else:
+            parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
 def expand_rows(cfg: dict) -> list[dict]:
     gm = {"alpha": 0.3, "ratio": 0.5, "per_sample": True, "epoch": "pool", **cfg.get("genmix", {})}
     rows = []
@@ -135,6 +148,13 @@ def expand_rows(cfg: dict) -> list[dict]:
                 disp = DISPLAY.get(row["generator"], row["generator"])
                 row.setdefault("name", f"GenMix ({disp}, selected)" if row["augment"] == "genmix"
                                else f"{disp} (selected)")
+            if row.get("classifier") and "name" not in r:  # the row's usual name with its classifier start
+                if "name" not in row:
+                    kind = {"none": "baseline", "synthetic": "synthetic:", "genmix": "genmix:"}.get(row["augment"],
+                                                                                                  row["augment"])
+                    short = kind + (row.get("generator") or "") if kind.endswith(":") else kind
+                    row["name"] = expand_rows({**cfg, "rows": [short]})[0]["name"]
+                row["name"] = f"{row['name']} [{start_label(row['classifier'])}]"
             row.setdefault("name", f"{row['augment']}:{row.get('generator', '')}".rstrip(":"))
         else:
             raise GenmixError(f"{cfg.get('_path', 'config')}: row {r!r} is neither a string nor a mapping")
@@ -185,7 +205,8 @@ def _select_row(cfg: dict, row: dict) -> dict:
         raise GenmixError(f"{where}: fallback_baseline must be true or false")
     base = {k: v for k, v in row.items() if k not in ("select", "candidates", "fallback_baseline", "name")}
     grid = [dict(zip(cands, combo)) for combo in itertools.product(*cands.values())] if cands else [{}]
-    settings = [{"augment": "none"}] if fallback else []
+    start = {"classifier": row["classifier"]} if row.get("classifier") else {}  # the fallback keeps the row's start
+    settings = [{"augment": "none", **start}] if fallback else []
     for over in grid:
         s = {**base, **over}
         if s.get("epoch", "pool") not in ("pool", "real"):

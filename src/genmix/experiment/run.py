@@ -70,6 +70,20 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
         settings["max_steps"] = settings["max_steps"] or settings["epochs"] * per_real_epoch
         settings["eval_every"] = settings["eval_every"] or per_real_epoch
         budget.update(max_steps=settings["max_steps"], eval_every=settings["eval_every"])
+
+    def row_settings(row):
+        """The classifier settings of a row: the top-level ones with the row's ``classifier:`` over them; a row
+        that changes epochs or batch size gets the equal budget of its own epochs of the real images."""
+        over = row.get("classifier") or {}
+        if not over:
+            return settings
+        st = {**settings, **({k: v for k, v in PRESETS[over["preset"]].items()} if "preset" in over else {}),
+              **{k: v for k, v in over.items() if k != "preset"}}
+        if budget["mode"] == "equal" and ({"epochs", "batch_size", "preset"} & set(over)):
+            st["max_steps"] = st["epochs"] * len(batch_starts(n_real, max(int(st["batch_size"]), 1)))
+            st["eval_every"] = len(batch_starts(n_real, max(int(st["batch_size"]), 1)))
+        return st
+
     used = {r["generator"] for r in rows if r.get("generator")}
     gen_base = {}
     for gname in sorted(used):
@@ -149,7 +163,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             unit["gen_key"] = g["gen_key"]
         else:
             unit["generator"] = None if row["augment"] == "none" else gname
-        tc = TrainConfig.from_dict({**settings, "data": data["spec"], "augment": row["augment"],
+        tc = TrainConfig.from_dict({**row_settings(row), "data": data["spec"], "augment": row["augment"],
                                     "augment_opts": opts, "seed": seed, "image_size": data["size"],
                                     "channels": data["channels"]}).validate()
         tcd = asdict(tc)

@@ -178,6 +178,7 @@ class RowSpec(Strict):
     select: Literal["val"] = Field(None)
     candidates: Candidates = Field(None)
     fallback_baseline: bool = True
+    classifier: ClassifierSettings = Field(None)  # this row's classifier start/settings over the top-level ones
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -14,11 +14,12 @@ import math
 from pathlib import Path
 
 from . import compare as cmp
+from .config import start_label
 from .labels import column_labels
 from .verdict import verdict, verdict_summary
 
 TEXT_COLUMNS = ("row", "augment", "generator", "status", "reason", "chosen", "select", "mcnemar_p_per_seed", "steps",
-                "delta_interval", "replicates_needed_accuracy", "replicates_needed_f1_macro", "sequential_state",
+                "delta_interval", "start", "baseline", "replicates_needed_accuracy", "replicates_needed_f1_macro", "sequential_state",
                 "sequential_plan")
 
 
@@ -29,12 +30,12 @@ def effect_of_interest(exp: Path) -> float:
     return float(v) if v is not None else cmp.EFFECT
 
 
-def _row_entry(row: dict, runs: list[dict], classes, base: dict, preds) -> tuple[dict, dict]:
+def _row_entry(row: dict, runs: list[dict], classes, base: dict | None, preds) -> tuple[dict, dict]:
     name = row["name"]
     done = sorted((r for r in runs if r["status"] == "done"), key=lambda r: int(r["seed"]))
     entry = {"row": name, "augment": row["augment"], "generator": row.get("generator", ""),
              "ratio": row.get("ratio", ""), "alpha": row.get("alpha", ""), "n_seeds": len(done),
-             "select": "val" if row.get("select") else ""}
+             "select": "val" if row.get("select") else "", "start": start_label(row.get("classifier"))}
     if not done:
         entry["status"] = "not run" if any(r["status"] == "not run" for r in runs) else "pending"
         entry["reason"] = next((r["reason"] for r in runs if r.get("reason")), "")
@@ -57,7 +58,7 @@ def _row_entry(row: dict, runs: list[dict], classes, base: dict, preds) -> tuple
             lo, hi = cmp.mean_interval([float(r[m]) for r in done], own, len(classes or []), m)
             entry.update({f"{m}_ci_low": lo, f"{m}_ci_high": hi})
     tests = {}
-    if name != "Baseline" and base:
+    if base:
         pairs = [(r, base[int(r["seed"])]) for r in done if int(r["seed"]) in base]
         if pairs:
             tests = {(name, m): r for m, r in cmp.compare(entry, pairs, preds, len(classes or [])).items()}
@@ -82,10 +83,19 @@ def build_tables(exp: Path) -> list[dict]:
     by_row: dict[str, list[dict]] = {}
     for r in results:
         by_row.setdefault(r["row"], []).append(r)
-    base = {int(r["seed"]): r for r in by_row.get("Baseline", []) if r["status"] == "done"}
+    # each row is compared with the Baseline (augment: none) of the same classifier start
+    bases = {}
+    for row in plan["rows"]:
+        if row["augment"] == "none" and not row.get("select"):
+            bases.setdefault(start_label(row.get("classifier")), row["name"])
     table, tests = [], {}
     for row in plan["rows"]:
+        bname = bases.get(start_label(row.get("classifier")))
+        base = None if bname is None or bname == row["name"] else \
+            {int(r["seed"]): r for r in by_row.get(bname, []) if r["status"] == "done"}
         entry, t = _row_entry(row, by_row.get(row["name"], []), classes, base, preds)
+        if base is not None and bname != "Baseline":
+            entry["baseline"] = bname
         table.append(entry)
         tests.update(t)
     cmp.holm_family(table, tests, "holm")  # secondary: every row x metric

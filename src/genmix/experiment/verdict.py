@@ -15,7 +15,7 @@ import json
 import math
 from pathlib import Path
 
-from .compare import LEVEL, power_words, verdict_rows
+from .compare import LEVEL, power_words, verdict_key, verdict_rows
 from .labels import column_label
 
 AUDIT_LOW = 0.8  # a class's GAN-test accuracy below this fraction of its floor (real test images) counts as low
@@ -103,7 +103,7 @@ def _line(disp: str, e: dict, base: dict, level: float, audit, g: str, instead: 
             "paired t-interval (test predictions missing)"
     w = word(e, level)
     span = "n/a" if lo is None else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
-    line = (f"- {disp}: **{e['row']} {w} Baseline** — ΔF1 {100 * d:+.1f} points, {kind} "
+    line = (f"- {disp}: **{e['row']} {w} {base['row']}** — ΔF1 {100 * d:+.1f} points, {kind} "
             f"{span}, Holm p = {p:.3g} (F1 {100 * _num(e, 'f1_macro_mean'):.1f} vs "
             f"{100 * _num(base, 'f1_macro_mean'):.1f}, {int(_num(e, 'n_paired') or _num(e, 'n_seeds'))} paired "
             f"replicate(s){unpaired_note(e, base)}).")
@@ -132,8 +132,9 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
     exists."""
     from .config import DISPLAY
 
-    base = next((e for e in table if e["row"] == "Baseline" and e.get("status") == "done"), None)
-    gens = list(dict.fromkeys(e["generator"] for e in table if e.get("augment") == "genmix" and e.get("generator")))
+    bases = {e.get("start", ""): e for e in table if e.get("augment") == "none" and not e.get("select")
+             and e.get("status") == "done"}
+    gens = list(dict.fromkeys(verdict_key(e) for e in table if e.get("augment") == "genmix" and e.get("generator")))
     if not gens:
         return []
     audit = read_audit(Path(exp_dir) / "audit.csv") if exp_dir is not None else None
@@ -146,14 +147,16 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
              f"Holm-adjusted over {over}, one per generator):", ""]
     chosen = verdict_rows(table)
     for g in gens:
-        disp = DISPLAY.get(g, g)
-        cands = [e for e in table if e.get("augment") == "genmix" and e.get("generator") == g]
+        gen, _, start = g.partition(" [")
+        disp = DISPLAY.get(gen, gen) + (f" [{start}" if start else "")
+        cands = [e for e in table if e.get("augment") == "genmix" and verdict_key(e) == g]
+        base = bases.get(cands[0].get("start", "") if cands else "")
         sel = next((c for c in cands if c.get("select")), None)
         e = chosen.get(g)
         instead = "" if sel is None or e is sel or e is None else \
             f" ({sel['row']} has no finished run — {sel.get('reason') or sel.get('status')} — so this is the fixed-setting row.)"
         if base is None:
-            lines.append(f"- {disp}: no verdict — the Baseline row has no finished run.")
+            lines.append(f"- {disp}: no verdict — no finished Baseline row with this classifier start.")
         elif e is None or _num(e, "verdict_p_f1_macro") is None:
             why = cands[0].get("reason") or cands[0].get("status", "") if cands else "no GenMix row"
             lines.append(f"- {disp}: no verdict — GenMix has no finished comparison with Baseline ({why}).")
