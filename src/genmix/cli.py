@@ -436,9 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local worker processes (default) or a Ray cluster (pip install 'genmix[ray]')")
     q.add_argument("--address", help="ray: cluster address, 'auto' or HOST:PORT (default: a local Ray "
-                                     "with --workers CPUs); see docs/cluster.md")
-    q.add_argument("--cpus-per-unit", type=POS_INT, help="CPUs (torch threads) per unit (default: local "
-                                                     "cores // workers; ray 1)")
+                                     "running --workers units at once); see docs/cluster.md")
+    q.add_argument("--cpus-per-unit", type=POS_INT, help="CPUs (torch threads) per unit (default 2, for any "
+                                                     "--workers and backend: the same numbers; recorded in "
+                                                     "results.csv's threads column)")
     q.add_argument("--schedule", choices=["graph", "stages"], default="graph",
                    help="graph: a unit starts when its dependencies are done (default); stages: the old "
                         "all generators, then all syntheses, then all classifiers (for comparisons)")

@@ -1,5 +1,6 @@
 """The task-graph scheduler: dependency order, local worker processes, kill -9 and rerun."""
 
+import csv
 import os
 import signal
 import subprocess
@@ -294,3 +295,20 @@ def test_worker_processes_exit_when_the_driver_is_killed(tmp_path):
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def test_default_threads_do_not_depend_on_workers_or_backend(tmp_path):
+    # default flags: 1 and 2 local workers (and Ray, tests/experiment/test_ray.py) give the same bytes, and each
+    # unit records the threads it ran with
+    from genmix.experiment.graph import DEFAULT_THREADS
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    outs = []
+    for workers in (1, 2):
+        exp = tmp_path / f"w{workers}"
+        run_experiment(load_config(cfg), exp, workers=workers, progress=False)
+        outs.append((exp / "results.csv").read_bytes())
+        with open(exp / "results.csv") as f:
+            assert {r["threads"] for r in csv.DictReader(f)} == {str(DEFAULT_THREADS)}
+    assert outs[0] == outs[1]

@@ -43,9 +43,18 @@ def cluster(tmp_path_factory):
     ray.shutdown()
 
 
+def test_ray_with_default_flags_gives_the_local_default_bytes(cluster, tmp_path):
+    # no --cpus-per-unit on either side: both use genmix.experiment.graph.DEFAULT_THREADS
+    _, cfg = cluster
+    local = run_experiment(load_config(cfg), tmp_path / "local", progress=False)
+    remote = run_experiment(load_config(cfg), tmp_path / "ray", backend="ray", progress=False)
+    assert len(local) == len(remote) == 4
+    assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "local" / "results.csv").read_bytes()
+
+
 def test_ray_backend_gives_the_local_backends_bytes(cluster, tmp_path):
     local, cfg = cluster
-    ran = run_experiment(load_config(cfg), tmp_path / "exp", backend="ray", progress=False)
+    ran = run_experiment(load_config(cfg), tmp_path / "exp", backend="ray", progress=False, cpus_per_unit=1)
     assert len(ran) == 4
     assert (tmp_path / "exp" / "results.csv").read_bytes() == (local / "results.csv").read_bytes()
     pids = {l.split("pid=")[1] for l in (tmp_path / "exp" / "units.log").read_text().splitlines()
@@ -77,7 +86,7 @@ def test_a_killed_ray_worker_is_retried_and_resumes_to_identical_files(cluster, 
 
     th = threading.Thread(target=killer, daemon=True)
     th.start()
-    ran = run_experiment(load_config(cfg), exp, backend="ray", progress=False)
+    ran = run_experiment(load_config(cfg), exp, backend="ray", progress=False, cpus_per_unit=1)
     th.join()
     assert killed, "no classifier unit was caught mid-training"
     starts = [l for l in (exp / "units.log").read_text().splitlines() if l.startswith(f"start {killed[0]}")]

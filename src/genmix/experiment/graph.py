@@ -168,20 +168,33 @@ def run_unit(execute: Callable, unit: dict, threads: int | None, device: str | N
                 os.environ["GENMIX_DEVICE"] = old
 
 
+DEFAULT_THREADS = 2  # torch threads per unit unless --cpus-per-unit says otherwise: the same for any host,
+# worker count and backend, because CPU float sums depend on the thread count (2: what a unit used by default
+# on the 2-core machines the published numbers come from)
+
+
 class LocalBackend:
     """Units in this process (``workers=1``) or in spawn-context worker processes.
 
-    Each worker runs ``threads`` (default ``cores // workers``) torch threads. Torch's CPU kernels
-    sum in an order that depends on the thread count, so byte-identical results across worker
-    counts need the same ``threads`` (``--cpus-per-unit``). With several CUDA devices and no
+    Each unit runs ``threads`` torch threads (default DEFAULT_THREADS, whatever the worker count or host):
+    torch's CPU kernels sum in an order that depends on the thread count, so a fixed count gives the same
+    results for ``--workers 1``, ``--workers 2`` and ``--backend ray``. More workers x threads than cores is
+    allowed (a warning says so). With several CUDA devices and no
     GENMIX_DEVICE override, every unit gets its own GPU (the least busy one) for its run. Worker
     processes exit when the driver dies (see :func:`exit_with_parent`)."""
 
     def __init__(self, workers: int = 1, threads: int | None = None):
         self.workers = max(1, int(workers))
         self.capacity = self.workers
-        self.threads = threads or max(1, (os.cpu_count() or 1) // self.workers)
-        self.serial_threads = threads  # in this process: torch's own default unless told
+        self.threads = int(threads or DEFAULT_THREADS)
+        self.serial_threads = self.threads
+        cores = os.cpu_count() or 1
+        if self.workers * self.threads > cores:
+            import sys
+
+            print(f"genmix: note: {self.workers} workers x {self.threads} threads per unit on {cores} cores: units "
+                  "share the cores (slower than fewer workers, same results); --cpus-per-unit sets the threads",
+                  file=sys.stderr, flush=True)
         self.gpus = self._gpus()
         self.busy = {g: 0 for g in self.gpus}
         self.pool = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from ..errors import GenmixError
+from .graph import DEFAULT_THREADS
 
 MAX_RETRIES = 3
 
@@ -39,14 +40,14 @@ class RayBackend:
             try:
                 if address:
                     ray.init(address=address, runtime_env=env, log_to_driver=False)
-                else:  # a private single-machine cluster with `workers` CPUs
-                    ray.init(num_cpus=max(1, int(workers)), include_dashboard=False, runtime_env=env,
-                             log_to_driver=False)
+                else:  # a private single-machine cluster running `workers` units at once
+                    ray.init(num_cpus=max(1, int(workers)) * int(cpus_per_unit or DEFAULT_THREADS),
+                             include_dashboard=False, runtime_env=env, log_to_driver=False)
             except ConnectionError as exc:
                 raise GenmixError(f"--address {address}: no Ray cluster there ({exc})") from exc
             self.started = True
         res = ray.cluster_resources()
-        self.cpus = max(1, int(cpus_per_unit or 1))
+        self.cpus = max(1, int(cpus_per_unit or DEFAULT_THREADS))  # the local backend's threads: the same numbers
         if self.cpus > res.get("CPU", 0):
             raise GenmixError(f"--cpus-per-unit {self.cpus}: the Ray cluster has only {res.get('CPU', 0):g} CPUs")
         self.gpus = 1 if res.get("GPU", 0) >= 1 and not os.environ.get("GENMIX_DEVICE") else 0

@@ -363,8 +363,8 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
     wall = time.perf_counter() - t0
     wf = d / "wall.json"
     prev = json.loads(wf.read_text())["wall_s"] if wf.is_file() else 0.0
-    if d.is_dir():
-        wf.write_text(json.dumps({"wall_s": prev + wall}))
+    if d.is_dir():  # the torch threads the unit ran with: the results depend on them
+        wf.write_text(json.dumps({"wall_s": prev + wall, "threads": torch.get_num_threads()}))
     return {"id": unit["id"], "wall_s": wall}
 
 
@@ -445,9 +445,11 @@ def write_results(exp: Path, p: dict) -> Path:
             return {**base, "status": "not run", "reason": json.loads((d / "FAILED.json").read_text())["reason"]}
         if (d / "metrics.json").is_file():
             m = json.loads((d / "metrics.json").read_text())
+            wall = json.loads((d / "wall.json").read_text()) if (d / "wall.json").is_file() else {}
             return {**base, "status": "done", "reason": "", **flatten_metrics(m),
                     "epochs_run": m.get("epochs_run", ""), "best_epoch": m.get("best_epoch", ""),
-                    "steps": m.get("steps", ""), "images_seen": m.get("images_seen", "")}
+                    "steps": m.get("steps", ""), "images_seen": m.get("images_seen", ""),
+                    "threads": wall.get("threads", "")}
         return {**base, "status": "pending", "reason": "not finished yet"}
 
     rows = []
