@@ -81,10 +81,15 @@ def word(e: dict, level: float = LEVEL) -> str:
 
 
 def verdict_summary(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[dict]:
-    """verdict.json: per generator the row, the word and the numbers behind it."""
+    """verdict.json: per generator the row, the word, the numbers behind it, and the generator's audit state
+    (genmix.audit.health)."""
+    from ..audit.health import generator_health
+
+    health = generator_health(Path(exp_dir) / "audit.csv") if exp_dir is not None else {}
     out = []
     for g, e in verdict_rows(table).items():
         out.append({"generator": g, "row": e["row"], "verdict": word(e, level),
+                    "generator_state": health.get(g.partition(" [")[0], {}).get("state", "not audited"),
                     **{k: e.get(k) for k in ("delta_f1_macro_mean", "verdict_low_f1_macro", "verdict_high_f1_macro",
                                              "verdict_p_f1_macro", "verdict_family", "p_f1_macro", "n_paired",
                                              "detectable_f1_macro", "replicates_needed_f1_macro", "effect",
@@ -145,6 +150,9 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
         "the verdict comparisons"
     lines = [f"**Verdict** (macro-F1 against {against}; the paired test with the test set's own error, "
              f"Holm-adjusted over {over}, one per generator):", ""]
+    from ..audit.health import health_notes
+
+    health = health_notes(exp_dir, DISPLAY) if exp_dir is not None else {}
     chosen = verdict_rows(table)
     for g in gens:
         gen, _, start = g.partition(" [")
@@ -162,4 +170,7 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
             lines.append(f"- {disp}: no verdict — GenMix has no finished comparison with Baseline ({why}).")
         else:
             lines.append(_line(disp, e, base, level, audit, g, instead))
+        note = health.get(g.partition(" [")[0])
+        if note:  # the generator failed the audit: say so before its verdict is read
+            lines[-1] = lines[-1].replace(f"- {disp}: ", f"- {disp}: ⚠ {note}. ", 1)
     return lines
