@@ -130,3 +130,30 @@ def test_genmix_epoch_over_pool_iterates_the_pool_and_mixes_with_real(tmp_path):
     assert torch.allclose(out.y.sum(1), torch.ones(20))
     with pytest.raises(ValueError, match="epoch"):
         GenMix(None, epoch="synthetic")
+
+
+def test_pool_takes_one_folder_however_spelled(tmp_path, monkeypatch):
+    """A synthetic set made from folder:DIR is the same dataset as folder:DIR/, folder:./DIR and the
+    absolute path; another folder is still refused."""
+    (tmp_path / "DIR").mkdir()
+    (tmp_path / "OTHER").mkdir()
+    monkeypatch.chdir(tmp_path)
+    synth = str(_synth_dir(tmp_path / "s", source="folder:DIR"))
+    for spelling in ("folder:DIR/", "folder:./DIR", f"folder:{tmp_path / 'DIR'}", "folder:DIR//"):
+        pool = GenMix(synth, ratio=0.5).prepare(_real(), 2, torch.Generator().manual_seed(0), spelling)
+        assert pool.counts(2) == [60, 20]  # 30 + 10 real, the same again synthetic
+    with pytest.raises(GenmixError, match="synthesised from 'folder:DIR', but training uses 'folder:OTHER/'"):
+        GenMix(synth, ratio=0.5).prepare(_real(), 2, torch.Generator(), "folder:OTHER/")
+
+
+def test_canonical_spec_spellings(tmp_path, monkeypatch):
+    from genmix.data import canonical_spec, same_dataset
+
+    monkeypatch.chdir(tmp_path)
+    assert canonical_spec("folder:d/") == canonical_spec("folder:./d") == f"folder:{tmp_path / 'd'}"
+    assert canonical_spec("medmnist:BreastMNIST@28") == "medmnist:breastmnist"
+    assert canonical_spec("medmnist:breastmnist@64") == "medmnist:breastmnist@64"
+    assert canonical_spec("named:bloodmnist-small") == "bloodmnist-small"
+    assert same_dataset("csv:a.csv", "csv:./a.csv") and not same_dataset("csv:a.csv", "csv:b.csv")
+    assert not same_dataset("medmnist:breastmnist", "medmnist:breastmnist@64")
+    assert same_dataset("not a spec", "not a spec") and not same_dataset("not a spec", "toy:real")

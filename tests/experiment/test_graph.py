@@ -214,6 +214,33 @@ def test_kill_9_in_every_stage_and_rerun_give_identical_results(reference, tmp_p
     assert (exp / "results.csv").read_bytes() == (exp_ref / "results.csv").read_bytes()
 
 
+def test_kill_9_during_the_audit_and_rerun_give_identical_results(tmp_path):
+    """The fourth stage: genmix run killed while a synthetic set is being audited; the rerun recomputes
+    that audit whole (it is written in place, finished by its audit.json) and gives the uninterrupted
+    run's results.csv and audit.csv byte for byte."""
+    cfg = _config(tmp_path, audit={"samples_per_class": 8, "epochs": 1})
+    ref = tmp_path / "ref"
+    run_experiment(load_config(cfg), ref, progress=False, cpus_per_unit=1)
+    exp = tmp_path / "exp"
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [sys.executable, "-m", "genmix", "run", str(cfg), "--out", str(exp), "--quiet", "--no-figures",
+           "--backend", "local", "--workers", "1", "--schedule", "graph", "--cpus-per-unit", "1"]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        _wait_for(lambda: _started(exp, "audit-synth") is not None, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (_started(exp, "audit-synth") / "audit.json").is_file()  # the kill hit an unfinished audit
+    assert not (exp / "results.csv").exists() and not (exp / "audit.csv").exists()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for f in ("results.csv", "audit.csv"):
+        assert (exp / f).read_bytes() == (ref / f).read_bytes(), f
+
+
 def test_a_failing_classifier_run_is_reported_not_run_and_the_grid_still_finishes(tmp_path, monkeypatch):
     """A unit that fails on its input (e.g. training diverged) is one 'not run' row with the reason;
     every other row is still trained and results.csv is written; a rerun does not retry it."""

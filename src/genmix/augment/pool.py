@@ -19,6 +19,7 @@ def build_pool(real: Split, synth_dir: str, num_classes: int, ratio: float | Non
                source_spec: str | None = None) -> tuple[Split, torch.Tensor]:
     """Real images plus, per class, enough synthetic images (drawn without replacement) to reach
     ``ratio``. Returns the pool and a bool mask of its synthetic members."""
+    from ..data import same_dataset
     from ..data.synthetic import load_synthetic
 
     syn = load_synthetic(synth_dir)
@@ -26,7 +27,8 @@ def build_pool(real: Split, synth_dir: str, num_classes: int, ratio: float | Non
     where = syn.info.get("dir", synth_dir)
     if syn.num_classes != num_classes:
         raise GenmixError(f"{where}: synthetic set has {syn.num_classes} classes, the data has {num_classes}")
-    if source_spec is not None and syn.info.get("source_dataset") not in (None, source_spec):
+    made_from = syn.info.get("source_dataset")
+    if source_spec is not None and made_from is not None and not same_dataset(made_from, source_spec):
         raise GenmixError(f"{where}: synthesised from '{syn.info['source_dataset']}', but training uses "
                           f"'{source_spec}'")
     if len(s) and s.images.shape[1:] != real.images.shape[1:]:

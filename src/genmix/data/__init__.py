@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import GenmixError
 from .base import SPLITS, ImageDataset, Split, resize_uint8, to_uint8
 
-__all__ = ["load_dataset", "parse_spec", "ImageDataset", "Split", "SPLITS", "to_uint8", "write_split_manifest"]
+__all__ = ["load_dataset", "parse_spec", "canonical_spec", "same_dataset", "ImageDataset", "Split", "SPLITS", "to_uint8", "write_split_manifest"]
 
 def write_split_manifest(ds: ImageDataset, path) -> Path:
     """Write ``path,label,split,group`` for every image of ``ds`` to ``path`` (atomically)."""
@@ -55,6 +55,31 @@ def parse_spec(spec: str) -> tuple[str, str, int | None]:
             raise GenmixError(f"{spec}: size after '@' must be an integer")
         size = int(s)
     return kind, value, size
+
+
+def canonical_spec(spec: str) -> str:
+    """One spelling per dataset: a path kind's path resolved (``folder:DIR/``, ``folder:./DIR`` and
+    ``folder:/abs/DIR`` are one folder), a MedMNIST flag lower-cased with its default size dropped
+    (``medmnist:BreastMNIST@28`` is ``medmnist:breastmnist``), a named set without ``named:``."""
+    kind, value, size = parse_spec(spec)
+    if kind in ("folder", "csv", "synthetic", "subset"):
+        return f"{kind}:{Path(value).expanduser().resolve()}"
+    if kind == "medmnist":
+        value, size = value.lower(), None if size == 28 else size
+    if kind == "named":
+        return value + (f"@{size}" if size else "")
+    return f"{kind}:{value}" + (f"@{size}" if size else "")
+
+
+def same_dataset(a: str, b: str) -> bool:
+    """Whether two specs name one dataset (see ``canonical_spec``); a spec that does not parse is only
+    equal to itself. Paths resolve against the working directory."""
+    if a == b:
+        return True
+    try:
+        return canonical_spec(a) == canonical_spec(b)
+    except GenmixError:
+        return a == b
 
 
 def load_dataset(spec: str, data_root=None, image_size: int | None = None, channels: int | None = None,
