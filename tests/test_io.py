@@ -86,7 +86,7 @@ def test_internal_errors_keep_their_traceback_and_exit_1(capsys, monkeypatch):
     def boom(args):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_report", boom)
+    monkeypatch.setattr(cli.experiment, "cmd_report", boom)
     assert cli.main(["report", "x"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError: a bug" in err
