@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genmix.experiment.run import best_validation
+from genmix.experiment.selection import best_validation
 from genmix.stats.bootstrap import bootstrap_p, hierarchical_bootstrap, holm
 
 METRICS = ("accuracy", "f1_macro")

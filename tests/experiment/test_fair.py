@@ -46,7 +46,7 @@ def grid(tmp_path_factory):
 
 
 def test_equal_budget_gives_pool_and_real_rows_the_same_steps(grid, tmp_path):
-    from genmix.experiment.run import cached_dataset
+    from genmix.experiment.units import cached_dataset
 
     cfg, exp = grid
     n_real = len(cached_dataset(cfg["data"], None, None, None)["train"])

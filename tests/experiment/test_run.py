@@ -82,7 +82,8 @@ def test_interrupted_run_resumes_to_the_same_results(full_run, tmp_path):
     assert len(first) == 4
     # an unfinished classifier unit with a checkpoint mid-way, as a kill would leave it
     from genmix.classify.train import TrainConfig, train_classifier
-    from genmix.experiment.run import cached_dataset, plan
+    from genmix.experiment.run import plan
+    from genmix.experiment.units import cached_dataset
 
     pending = [u for u in plan(cfg, exp, cfg["seeds"])["units"]["clf"]
                if u["status"] == "planned" and u["id"] not in first]

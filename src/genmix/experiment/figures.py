@@ -22,7 +22,7 @@ from .labels import column_labels
 
 
 def slug(s):
-    from .run import slug
+    from .units import slug
 
     return slug(s)
 
@@ -125,7 +125,7 @@ def training_views(unit, n_each: int, seed: int = 0):
 
     from ..augment.genmix import GenMix
     from ..classify.train import TrainConfig
-    from .run import cached_dataset
+    from .units import cached_dataset
 
     cfg = TrainConfig.from_dict(unit["train_config"])
     data = unit["data"]

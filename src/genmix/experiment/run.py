@@ -12,25 +12,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-import time
 from pathlib import Path
 
 from ..checkpoint import config_hash, model_fingerprint
-from ..errors import GenmixError, UnavailableInput
+from ..errors import GenmixError
 from .config import expand_rows
-
-_DATA_CACHE: dict = {}
-
-
-def cached_dataset(spec, root, size, channels):
-    from ..data import load_dataset
-
-    key = (spec, str(root), size, channels)
-    if key not in _DATA_CACHE:
-        _DATA_CACHE[key] = load_dataset(spec, root, size, channels)
-    return _DATA_CACHE[key]
+from .selection import best_validation, candidate_label, choose_on_validation
+from .units import cached_dataset, data_fingerprint, execute_unit, failure, is_done, slug
 
 
 def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
@@ -51,7 +40,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     data = dict(spec=cfg["data"], root=cfg.get("data_root"), size=cfg.get("image_size"), channels=cfg.get("channels"))
     ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
     # units are keyed by the data's content too, so edited files never reuse stale results
-    dkey = {**{k: v for k, v in data.items() if k != "root"}, "fingerprint": _fingerprint(ds)}
+    dkey = {**{k: v for k, v in data.items() if k != "root"}, "fingerprint": data_fingerprint(ds)}
     rows = expand_rows(cfg)
     replicate = cfg.get("replicate", "classifier")
     units = {"gen": {}, "synth": {}, "clf": []}
@@ -217,157 +206,6 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
             "select": select, "notes": notes}
 
 
-def candidate_label(settings: dict) -> str:
-    """A candidate's settings in words, e.g. ``alpha=0.3 ratio=0.5 balance=off epoch=pool``."""
-    if settings["augment"] == "none":
-        return "no augmentation"
-    keys = ("alpha", "ratio", "balance", "epoch") if settings["augment"] == "genmix" else ("ratio", "balance")
-    out = []
-    for k in keys:
-        v = settings.get(k, False if k == "balance" else None)
-        if v is None:
-            continue
-        out.append(f"{k}={'on' if v is True else 'off' if v is False else v}")
-    return " ".join(out)
-
-
-def choose_on_validation(candidates: list[dict]) -> dict | None:
-    """The candidate (dicts with ``dir``) whose kept checkpoint has the best validation macro-F1 (ties: lower
-    validation loss, then the first listed). Reads validation scores only; None if one has not finished."""
-    best, best_key = None, None
-    for c in candidates:
-        v = best_validation(c["dir"])
-        if v is None:
-            return None
-        key = (v["f1_macro"], -v["loss"])
-        if best_key is None or key > best_key:
-            best, best_key = {**c, "val_f1_macro": v["f1_macro"], "val_loss": v["loss"]}, key
-    return best
-
-
-def best_validation(unit_dir) -> dict | None:
-    """Validation macro-F1 and loss of a finished classifier run's kept checkpoint (history.csv for runs
-    written before metrics.json had them)."""
-    d = Path(unit_dir)
-    if not (d / "metrics.json").is_file():
-        return None
-    bv = json.loads((d / "metrics.json").read_text()).get("best_val")
-    if bv:
-        return {"f1_macro": float(bv["f1_macro"]), "loss": float(bv["loss"])}
-    with open(d / "history.csv") as f:
-        best = [r for r in csv.DictReader(f) if r["best"] == "1"][-1]
-    return {"f1_macro": float(best["val_f1_macro"]), "loss": float(best["val_loss"])}
-
-
-def _fingerprint(ds) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for name in sorted(ds.splits):
-        h.update(ds[name].images.numpy().tobytes())
-        h.update(ds[name].labels.numpy().tobytes())
-    h.update("|".join(ds.class_names).encode())
-    return h.hexdigest()[:16]
-
-
-def slug(s):
-    import re
-
-    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()
-
-
-def _done(unit) -> bool:
-    d = Path(unit["dir"])
-    if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run,
-        return not _retry(d)           # unless the input was only unavailable (retried on the next run)
-    if unit["kind"] == "gen":
-        return (d / "model.safetensors").is_file()
-    if unit["kind"] == "synth":
-        return (d / "synth.json").is_file()
-    if unit["kind"].startswith("audit"):
-        from ..audit.experiment import audit_unit_done
-
-        return audit_unit_done(unit)
-    return (d / "metrics.json").is_file()
-
-
-def _retry(d: Path) -> bool:
-    return bool(json.loads((d / "FAILED.json").read_text()).get("retry"))
-
-
-def _write_failure(work: Path, exc: GenmixError):
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "FAILED.json").write_text(json.dumps({"reason": str(exc), "retry": isinstance(exc, UnavailableInput)}))
-
-
-def _finish(work: Path, d: Path):
-    if work != d:
-        work.rename(d)
-
-
-def execute_unit(unit: dict, threads: int | None = None, progress: bool = False) -> dict:
-    """Run one unit in this process (the worker entry point)."""
-    import torch
-
-    from ..device import choose_device
-
-    if threads:
-        torch.set_num_threads(threads)
-    device = choose_device(os.environ.get("GENMIX_DEVICE"))
-    t0 = time.perf_counter()
-    d = Path(unit["dir"])
-    if (d / "FAILED.json").is_file() and _retry(d):  # a missing model that may be there now: start afresh
-        import shutil
-
-        shutil.rmtree(d)
-    # generator and classifier units are written into <dir>.partial and renamed when finished
-    # (a killed unit resumes from its .partial); an unfinished <dir> of an older genmix resumes in place
-    work = d if d.is_dir() else d.with_name(d.name + ".partial")
-    if unit["kind"] == "gen":
-        from ..generate.fit import train_generator
-
-        data = unit["data"]
-        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-        try:
-            train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress)
-        except GenmixError as exc:
-            _write_failure(work, exc)
-        _finish(work, d)
-    elif unit["kind"].startswith("audit"):  # written in place: an audit is recomputed whole when unfinished
-        from ..audit.experiment import execute_audit_unit
-
-        data = unit["data"]
-        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-        try:
-            execute_audit_unit(unit, ds, device, progress)
-        except GenmixError as exc:
-            _write_failure(d, exc)
-    elif unit["kind"] == "synth":
-        from ..generate.synthesize import synthesize
-
-        try:
-            synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
-                       device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
-        except GenmixError as exc:
-            _write_failure(d, exc)
-    else:
-        from ..classify.train import TrainConfig, train_classifier
-
-        data = unit["data"]
-        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-        try:
-            train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
-        except GenmixError as exc:  # e.g. training diverged: reported as not run, the rest of the grid goes on
-            _write_failure(work, exc)
-        _finish(work, d)
-    wall = time.perf_counter() - t0
-    wf = d / "wall.json"
-    prev = json.loads(wf.read_text())["wall_s"] if wf.is_file() else 0.0
-    if d.is_dir():  # the torch threads the unit ran with: the results depend on them
-        wf.write_text(json.dumps({"wall_s": prev + wall, "threads": torch.get_num_threads()}))
-    return {"id": unit["id"], "wall_s": wall}
-
-
 def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: bool = True,
                    stop_after_units: int | None = None, backend: str = "local", address: str | None = None,
                    schedule: str = "graph", cpus_per_unit: int | None = None, hook=None) -> list[str]:
@@ -414,18 +252,13 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
         unit.update(status="not run", reason=f"{who} failed: {reason}")
 
     units = [u for u in flatten_units(p["units"]) if u.get("status") != "not run" and "dir" in u]
-    executed = run_graph(units, exp, runner, execute_unit, _done, _failed, skip, progress=progress,
+    executed = run_graph(units, exp, runner, execute_unit, is_done, failure, skip, progress=progress,
                          stop_after_units=stop_after_units, schedule=schedule, hook=hook)
     from ..audit.experiment import audit_experiment
 
     audit_experiment(cfg, exp, p)  # the synthetic-data audits finished so far, in audit.csv / audit.md
     write_results(exp, p)
     return executed
-
-
-def _failed(unit) -> str | None:
-    f = Path(unit["dir"]) / "FAILED.json"
-    return json.loads(f.read_text())["reason"] if f.is_file() else None
 
 
 def write_results(exp: Path, p: dict) -> Path:
@@ -466,7 +299,7 @@ def write_results(exp: Path, p: dict) -> Path:
         missing = [c for c in sel["candidates"] if not c.get("unit")]
         # a candidate that could not run (planned so, or its training failed): the row cannot be chosen
         why_not = [by_id[c["unit"]]["reason"] if by_id[c["unit"]]["status"] == "not run"
-                   else _failed(by_id[c["unit"]]) for c in cands]
+                   else failure(by_id[c["unit"]]) for c in cands]
         why_not = [w for w in why_not if w]
         chosen = None
         base = {"row": sel["row"], "augment": "", "generator": sel.get("generator") or "", "ratio": "", "alpha": "",

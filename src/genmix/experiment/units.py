@@ -1,0 +1,138 @@
+"""One unit of an experiment, run in this process: the worker entry point and what it needs.
+
+A unit (a dict from :func:`genmix.experiment.run.plan`) is a generator training, a synthesis, an audit or a
+classifier run, in its own folder; ``is_done`` and ``failure`` read that folder, ``execute_unit`` fills it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from ..errors import GenmixError, UnavailableInput
+
+_DATA_CACHE: dict = {}
+
+
+def cached_dataset(spec, root, size, channels):
+    from ..data import load_dataset
+
+    key = (spec, str(root), size, channels)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = load_dataset(spec, root, size, channels)
+    return _DATA_CACHE[key]
+
+
+def data_fingerprint(ds) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(ds.splits):
+        h.update(ds[name].images.numpy().tobytes())
+        h.update(ds[name].labels.numpy().tobytes())
+    h.update("|".join(ds.class_names).encode())
+    return h.hexdigest()[:16]
+
+
+def slug(s):
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()
+
+
+def is_done(unit) -> bool:
+    d = Path(unit["dir"])
+    if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run,
+        return not retry_wanted(d)           # unless the input was only unavailable (retried on the next run)
+    if unit["kind"] == "gen":
+        return (d / "model.safetensors").is_file()
+    if unit["kind"] == "synth":
+        return (d / "synth.json").is_file()
+    if unit["kind"].startswith("audit"):
+        from ..audit.experiment import audit_unit_done
+
+        return audit_unit_done(unit)
+    return (d / "metrics.json").is_file()
+
+
+def retry_wanted(d: Path) -> bool:
+    return bool(json.loads((d / "FAILED.json").read_text()).get("retry"))
+
+
+def write_failure(work: Path, exc: GenmixError):
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "FAILED.json").write_text(json.dumps({"reason": str(exc), "retry": isinstance(exc, UnavailableInput)}))
+
+
+def finish(work: Path, d: Path):
+    if work != d:
+        work.rename(d)
+
+
+def execute_unit(unit: dict, threads: int | None = None, progress: bool = False) -> dict:
+    """Run one unit in this process (the worker entry point)."""
+    import torch
+
+    from ..device import choose_device
+
+    if threads:
+        torch.set_num_threads(threads)
+    device = choose_device(os.environ.get("GENMIX_DEVICE"))
+    t0 = time.perf_counter()
+    d = Path(unit["dir"])
+    if (d / "FAILED.json").is_file() and retry_wanted(d):  # a missing model that may be there now: start afresh
+        import shutil
+
+        shutil.rmtree(d)
+    # generator and classifier units are written into <dir>.partial and renamed when finished
+    # (a killed unit resumes from its .partial); an unfinished <dir> of an older genmix resumes in place
+    work = d if d.is_dir() else d.with_name(d.name + ".partial")
+    if unit["kind"] == "gen":
+        from ..generate.fit import train_generator
+
+        data = unit["data"]
+        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
+        try:
+            train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress)
+        except GenmixError as exc:
+            write_failure(work, exc)
+        finish(work, d)
+    elif unit["kind"].startswith("audit"):  # written in place: an audit is recomputed whole when unfinished
+        from ..audit.experiment import execute_audit_unit
+
+        data = unit["data"]
+        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
+        try:
+            execute_audit_unit(unit, ds, device, progress)
+        except GenmixError as exc:
+            write_failure(d, exc)
+    elif unit["kind"] == "synth":
+        from ..generate.synthesize import synthesize
+
+        try:
+            synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
+                       device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
+        except GenmixError as exc:
+            write_failure(d, exc)
+    else:
+        from ..classify.train import TrainConfig, train_classifier
+
+        data = unit["data"]
+        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
+        try:
+            train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
+        except GenmixError as exc:  # e.g. training diverged: reported as not run, the rest of the grid goes on
+            write_failure(work, exc)
+        finish(work, d)
+    wall = time.perf_counter() - t0
+    wf = d / "wall.json"
+    prev = json.loads(wf.read_text())["wall_s"] if wf.is_file() else 0.0
+    if d.is_dir():  # the torch threads the unit ran with: the results depend on them
+        wf.write_text(json.dumps({"wall_s": prev + wall, "threads": torch.get_num_threads()}))
+    return {"id": unit["id"], "wall_s": wall}
+
+
+def failure(unit) -> str | None:
+    f = Path(unit["dir"]) / "FAILED.json"
+    return json.loads(f.read_text())["reason"] if f.is_file() else None
