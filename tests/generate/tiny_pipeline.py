@@ -25,7 +25,7 @@ def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from genmix.pretrain.t2i import write_tokenizer
+    from genmix.pretrain.tokenizer import write_tokenizer
 
     folder = Path(folder)
     torch.manual_seed(seed)

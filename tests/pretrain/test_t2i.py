@@ -8,7 +8,8 @@ import torch
 
 from genmix.errors import GenmixError
 from genmix.pretrain.captions import captions_for, clean_label, modality
-from genmix.pretrain.t2i import check_pretrained, pretrain_t2i, resolve_corpus, words_of, write_tokenizer
+from genmix.pretrain.t2i import check_pretrained, pretrain_t2i, resolve_corpus
+from genmix.pretrain.tokenizer import words_of, write_tokenizer
 from tests.helpers import make_folder_dataset
 
 TINY = dict(image_size=8, steps=4, vae_steps=2, batch_size=4, vae_channels=[8, 16], unet_channels=[8, 16],

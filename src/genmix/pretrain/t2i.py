@@ -36,7 +36,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import re
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ from ..data.base import is_colour
 from ..errors import GenmixError
 from ..pretrained import T2I_METADATA as METADATA
 from ..pretrained import check_pretrained  # noqa: F401  (re-exported: this module's public API)
+from .tokenizer import words_of, write_tokenizer
 
 T2I_DEFAULTS = dict(
     image_size=32, steps=3000, vae_steps=600, batch_size=32, lr=2e-4, vae_lr=1e-3, kl_weight=1e-5,
@@ -64,73 +64,6 @@ def bare_templates() -> list[str]:
     from ..generate.textual_inversion import TEMPLATES
 
     return ["{token}"] + list(TEMPLATES)
-
-
-# --- tokenizer --------------------------------------------------------------------------------
-def _byte_chars() -> list[str]:
-    """GPT-2/CLIP byte-level alphabet: one printable unicode character per byte."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
-def words_of(texts) -> list[str]:
-    """Lower-case words as CLIP's pre-tokeniser splits them (letters runs; digits and punctuation apart)."""
-    out = []
-    for t in texts:
-        for w in re.findall(r"[a-z]+", t.lower().replace("{token}", " ")):
-            if w not in out:
-                out.append(w)
-    return out
-
-
-def _bpe(symbols: list[str], ranks: dict) -> list[str]:
-    """Byte-pair encoding of one word: merge the lowest-ranked adjacent pair until none applies."""
-    while len(symbols) > 1:
-        pairs = [(ranks.get((a, b), None), i) for i, (a, b) in enumerate(zip(symbols, symbols[1:]))]
-        pairs = [(r, i) for r, i in pairs if r is not None]
-        if not pairs:
-            break
-        _, i = min(pairs)
-        symbols = symbols[:i] + [symbols[i] + symbols[i + 1]] + symbols[i + 2:]
-    return symbols
-
-
-def write_tokenizer(folder: Path, words, max_length: int):
-    """vocab.json + merges.txt making each of ``words`` one token; returns a CLIPTokenizer (offline).
-
-    Each word is first encoded with the merges so far; merges joining its pieces left to right are
-    then appended. Later merges rank after every earlier one, so they never pre-empt an earlier
-    word's merges: every word stays one token."""
-    from transformers import CLIPTokenizer
-
-    chars = _byte_chars()
-    vocab = chars + [c + "</w>" for c in chars]
-    seen, merges, ranks = set(vocab), [], {}
-    for w in dict.fromkeys(words):
-        pieces = _bpe(list(w[:-1]) + [w[-1] + "</w>"], ranks)
-        cur = pieces[0]
-        for nxt in pieces[1:]:
-            ranks[(cur, nxt)] = len(merges)
-            merges.append(f"{cur} {nxt}")
-            cur += nxt
-            if cur not in seen:
-                vocab.append(cur)
-                seen.add(cur)
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
-    tok = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
-    split = [w for w in dict.fromkeys(words) if len(tok.encode(w, add_special_tokens=False)) != 1]
-    if split:
-        raise GenmixError(f"pretrain-t2i: tokenizer could not make {split[:5]} single tokens")
-    return tok
 
 
 # --- corpus -----------------------------------------------------------------------------------
