@@ -165,7 +165,8 @@ def variance_line(info: dict) -> str:
                "(classifier initialisation and data order only: replicate: classifier shares one generator and one "
                "synthetic set across seeds, so generator variance is NOT in them)")
             + f" plus the test set's own sampling error (a bootstrap of the test images, {cmp.BOOTSTRAPS} draws "
-            "shared by every replicate and both rows), on Student's t with Welch–Satterthwaite df.")
+            "shared by every replicate and both rows), on Student's t with Welch–Satterthwaite df "
+            "(the replicate variance at its median-unbiased value).")
 
 
 def plan_notes(exp_dir) -> list[str]:
