@@ -67,6 +67,14 @@ def test_meta_command_pools_runs_and_writes_the_forest_plot(tmp_path, capsys):
     assert r["effect"] == pytest.approx(pool(studies)["effect"]) and r["k"] == 3
     assert min(s[1] for s in studies) <= r["effect"] <= max(s[1] for s in studies)
     assert r["pi_low"] <= r["ci_low"] and r["pi_high"] >= r["ci_high"]
+    # the fixed GenMix row is the verdict row in every run here: pooled once, and its inputs are listed
+    assert "GenMix (DCGAN)" not in m["comparisons"]
+    md = (out / "meta.md").read_text()
+    assert "GenMix (DCGAN) = verdict: GenMix (DCGAN)" in md
+    per_dataset = next(line for line in md.splitlines() if line.startswith("| verdict: GenMix (DCGAN) | ΔF1 |")
+                       and "±" in line)
+    assert [c.strip() for c in per_dataset.split("|")[3:6]] == [
+        f"{100 * s[1]:+.1f} ± {100 * s[2]:.1f}" for s in studies]
     png = out / "forest_verdict__genmix__dcgan.png"
     assert png.is_file() and png.stat().st_size > 5000
     html = (out / "meta.html").read_text()

@@ -63,6 +63,17 @@ def collect(runs) -> tuple[list[str], dict]:
     return names, found
 
 
+def same_as_verdict(found: dict) -> dict:
+    """{row: verdict key} for the rows whose inputs, every metric, are a verdict comparison's (the row was its
+    generator's verdict row in every run), so that the same numbers are not pooled and printed twice."""
+    def numbers(key):
+        return {m: [(e, se) for _, e, se in st] for m, st in found[key].items()}
+
+    verdicts = [k for k in found if k.startswith("verdict: ")]
+    return {k: v for k in found if not k.startswith("verdict: ")
+            for v in verdicts if numbers(k) == numbers(v)}
+
+
 def pool(studies: list[tuple[str, float, float]]) -> dict:
     """Random-effects (DerSimonian–Laird) pooling of (name, effect, se) by statsmodels.combine_effects."""
     import numpy as np
@@ -149,7 +160,10 @@ def meta(runs, out) -> dict:
              "|---|---|---|---|---|---|---|---|"]
     figs = []
     rows = []
+    same = same_as_verdict(found)
     for key in sorted(found, key=lambda k: (not k.startswith("verdict"), k)):
+        if key in same:
+            continue
         for m in METRICS:
             st = found[key].get(m, [])
             if len(st) < 2:
@@ -164,6 +178,16 @@ def meta(runs, out) -> dict:
                 figs.append((key, forest_plot(key, m, r, out / f"forest_{slug}.png")))
     if not rows:
         raise GenmixError("genmix meta: no comparison with Baseline is in two or more of these runs")
+    if same:
+        lines += ["", "Rows that are their generator's verdict row in every run are pooled once, as the verdict: "
+                  + "; ".join(f"{k} = {v}" for k, v in sorted(same.items())) + "."]
+    lines += ["", "Per dataset (the inputs: Δ ± SE in points, each run's paired test):", "",
+              "| Comparison | metric | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for key, by_metric in result["comparisons"].items():
+        for m, r in by_metric.items():
+            cells = [next((f"{100 * s['effect']:+.1f} ± {100 * s['se']:.1f}" for s in r["studies"]
+                           if s["dataset"] == n or s["dataset"].startswith(f"{n}: ")), "–") for n in names]
+            lines.append(f"| {key} | {LABEL[m]} | " + " | ".join(cells) + " |")
     with open(out / "meta.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
