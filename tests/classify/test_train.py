@@ -29,6 +29,19 @@ def test_resume_after_interruption_gives_same_metrics(tmp_path, small_sim):
     assert not (part / "checkpoint.safetensors").exists()
 
 
+def test_checkpoint_interval_changes_no_number_and_a_stop_always_checkpoints(tmp_path, small_sim):
+    from genmix.checkpoint import load_state
+
+    cfg = _cfg(epochs=3)
+    every = train_classifier(small_sim, cfg, tmp_path / "every", "cpu", progress=False, checkpoint_every_s=0)
+    never = train_classifier(small_sim, cfg, tmp_path / "never", "cpu", progress=False, checkpoint_every_s=1e9)
+    assert every == never
+    part = tmp_path / "part"  # no checkpoint by time, but the stop after 2 validations writes one
+    train_classifier(small_sim, cfg, part, "cpu", progress=False, stop_after=2, checkpoint_every_s=1e9)
+    assert load_state(part / "checkpoint.safetensors")["epoch"] == 2
+    assert train_classifier(small_sim, cfg, part, "cpu", progress=False, checkpoint_every_s=1e9) == every
+
+
 def test_same_seed_same_metrics_other_seed_differs(tmp_path, small_sim):
     a = train_classifier(small_sim, _cfg(epochs=1), tmp_path / "a", "cpu", progress=False)
     b = train_classifier(small_sim, _cfg(epochs=1), tmp_path / "b", "cpu", progress=False)

@@ -26,6 +26,7 @@ from pydantic import field_validator
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ..optim import adam
 from ..validation import Fraction, GeneratorSettings, PositiveFloat, PositiveInt
 from .base import GenerativeModel, register, upsampling_plan
 from .diffaugment import diff_augment, parse_policy
@@ -149,8 +150,8 @@ class DCGAN(GenerativeModel):
     def configure_optimizers(self):
         c = self.config
         betas = (c["beta1"], 0.999)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c["lr_d"] or c["lr"], betas=betas)
+        self.opt_g = adam(self.G.parameters(), lr=c["lr"], betas=betas)
+        self.opt_d = adam(self.D.parameters(), lr=c["lr_d"] or c["lr"], betas=betas)
         return {"g": self.opt_g, "d": self.opt_d}
 
     def _groups(self, y):

@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from ..errors import GenmixError
+from ..optim import adam
 from ..validation import Fraction, GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
 from .base import GenerativeModel, has_accelerate, load_pretrained_part, register
 
@@ -202,7 +203,7 @@ class DDPM(GenerativeModel):
                            guidance_scale=1.0)
 
     def configure_optimizers(self):
-        self.opt = torch.optim.AdamW(self.unet.parameters(), lr=self.config["lr"], weight_decay=0.0)
+        self.opt = adam(self.unet.parameters(), decoupled=True, lr=self.config["lr"], weight_decay=0.0)
         return {"unet": self.opt}
 
     def forward(self, x, y, generator=None):

@@ -254,8 +254,8 @@ class StyleGAN2(GenerativeModel):
                       channel_min=64, cmap_dim=512, r1_gamma=1.0, checkpoint_every=5000, log_every=100),
         # CPU-sized, with ADA (p may reach 1 within 10k real images, ~310 steps). Against the validation split
         # (benchmarks/results/dcgan_small_data.json): on BloodMNIST-small it beat DiffAugment on FD, recall and
-        # coverage; on BreastMNIST recall was higher and FD worse. p ended at 0 in both (the overfitting
-        # signal r_t stayed below the 0.6 target by the end), so ADA mostly trained without augmentation there
+        # coverage; on BreastMNIST recall was higher and FD worse. p ended at 0 in both (r_t below the 0.6 target
+        # at the end): no augmentation by the last steps; how high p went on the way was not recorded
         "quick": dict(steps=1500, batch_size=32, lr=2e-3, z_dim=64, w_dim=64, mapping_layers=2, channel_max=64,
                       channel_min=32, cmap_dim=64, ema_decay=0.995, checkpoint_every=250, log_every=25,
                       augment="ada", ada_kimg=10.0),

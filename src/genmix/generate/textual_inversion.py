@@ -29,6 +29,7 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from ..errors import GenmixError
+from ..optim import adam
 from ..validation import GeneratorSettings, NonNegativeFloat, PositiveFloat, PositiveInt
 from .base import GenerativeModel, has_accelerate, load_pretrained_part, register
 
@@ -175,7 +176,7 @@ class TextualInversion(GenerativeModel):
     def configure_optimizers(self):
         # only the placeholder vectors are parameters; AdamW's per-element update and decoupled decay make
         # this the same as the diffusers example's optimizer over the whole matrix with the other rows restored
-        self.opt = torch.optim.AdamW([self.learned], lr=self.config["lr"], betas=(0.9, 0.999), eps=1e-8,
+        self.opt = adam([self.learned], decoupled=True, lr=self.config["lr"], betas=(0.9, 0.999), eps=1e-8,
                                      weight_decay=self.config["weight_decay"])
         return {"embeddings": self.opt}
 

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GenmixError
+from ..optim import adam
 from ..pretrained import BACKBONE_KIND as KIND
 from ..pretrained import backbone_config, check_backbone  # noqa: F401  (re-exported: this module's public API)
 
@@ -86,7 +87,7 @@ def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude:
     ds = load_corpus(kept, data_root, image_size, 3, max_per_dataset, seed)
     torch.manual_seed(seed)
     net = create_model(model, ds.num_classes, 3, image_size).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    opt = adam(net.parameters(), lr=lr)
     train = ds["train"]
     n = len(train)
     steps_per_epoch = max(1, n // batch_size)  # drop the ragged last batch (BatchNorm)

@@ -47,6 +47,7 @@ from torch import nn
 
 from ..data.base import is_colour
 from ..errors import GenmixError
+from ..optim import adam
 from ..pretrained import T2I_METADATA as METADATA
 from ..pretrained import check_pretrained  # noqa: F401  (re-exported: this module's public API)
 from .tokenizer import words_of, write_tokenizer
@@ -211,8 +212,8 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
 
     sched = DDPMScheduler(num_train_timesteps=c["train_timesteps"], beta_schedule="scaled_linear",
                           beta_start=0.00085, beta_end=0.012, clip_sample=False, steps_offset=1)
-    vae_opt = torch.optim.AdamW(model.vae.parameters(), lr=c["vae_lr"], weight_decay=0.0)
-    main_opt = torch.optim.AdamW(list(model.unet.parameters()) + list(model.text_encoder.parameters()), lr=c["lr"],
+    vae_opt = adam(model.vae.parameters(), decoupled=True, lr=c["vae_lr"], weight_decay=0.0)
+    main_opt = adam(list(model.unet.parameters()) + list(model.text_encoder.parameters()), decoupled=True, lr=c["lr"],
                                  weight_decay=1e-2)
     opts = {"vae": vae_opt, "main": main_opt}
     # every corpus set equally likely, uniform within a set
