@@ -54,6 +54,7 @@ def test_atomic_file_leaves_the_old_file_on_error(tmp_path):
 def test_interrupted_train_classifier_resumes_from_partial_to_the_same_result(tmp_path, capsys, monkeypatch):
     from genmix.classify import train
 
+    monkeypatch.setenv("GENMIX_CHECKPOINT_EVERY_S", "0")  # a checkpoint after every validation
     data = tmp_path / "data"
     make_folder_dataset(data, (4, 4), size=8)
     argv = ["train-classifier", "--data", f"folder:{data}", "--model", "smallcnn", "--epochs", "3", "--batch-size", "4",

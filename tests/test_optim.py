@@ -15,7 +15,7 @@ def test_fused_adam_matches_the_per_tensor_loop(decoupled, monkeypatch):
     b = optim.adam(ref, decoupled=decoupled, **kw)
     assert a.defaults["fused"] is True and not b.defaults.get("fused")
     assert isinstance(a, torch.optim.AdamW if decoupled else torch.optim.Adam)
-    for step in range(5):
+    for _ in range(5):
         g = [torch.randn_like(p) for p in ref]
         for opt, ps in ((a, fused), (b, ref)):
             opt.zero_grad()

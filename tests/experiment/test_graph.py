@@ -177,7 +177,8 @@ def _has(d, name):
 def test_kill_9_in_every_stage_and_rerun_give_identical_results(reference, tmp_path):
     exp_ref, cfg = reference
     exp = tmp_path / "exp"
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "GENMIX_CHECKPOINT_EVERY_S": "0"}  # a checkpoint after every validation, so a kill can land mid-unit
     cmd = [sys.executable, "-m", "genmix", "run", str(cfg), "--out", str(exp), "--quiet", "--no-figures",
            "--backend", "local", "--workers", "1", "--schedule", "graph", "--cpus-per-unit", "1"]
 

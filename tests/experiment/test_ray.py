@@ -38,9 +38,11 @@ def cluster(tmp_path_factory):
     cfg.write_text(yaml.safe_dump(TINY))
     ran = run_experiment(load_config(cfg), tmp / "local", progress=False, cpus_per_unit=1)
     assert len(ran) == 4
+    os.environ["GENMIX_CHECKPOINT_EVERY_S"] = "0"  # a checkpoint after every validation: the kill can land mid-unit
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield tmp / "local", cfg
     ray.shutdown()
+    os.environ.pop("GENMIX_CHECKPOINT_EVERY_S", None)
 
 
 def test_ray_with_default_flags_gives_the_local_default_bytes(cluster, tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -114,8 +115,10 @@ class Trainer:
     loses at most that many seconds of work. ``0`` writes one after every validation."""
 
     def __init__(self, ds, cfg: TrainConfig, out_dir, device, progress: bool = True,
-                 checkpoint_every_s: float = CHECKPOINT_EVERY_S):
+                 checkpoint_every_s: float | None = None):
         self.ds, self.cfg, self.out, self.device = ds, cfg.validate(), Path(out_dir), device
+        if checkpoint_every_s is None:  # $GENMIX_CHECKPOINT_EVERY_S (changes no number; the kill tests set 0)
+            checkpoint_every_s = float(os.environ.get("GENMIX_CHECKPOINT_EVERY_S", CHECKPOINT_EVERY_S))
         self.progress, self.checkpoint_every_s = progress, checkpoint_every_s
 
     def _build(self):
@@ -350,5 +353,5 @@ def _write_history(path, history):
 
 
 def train_classifier(ds, cfg: TrainConfig, out_dir, device, progress=True, stop_after=None,
-                     checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> dict:
+                     checkpoint_every_s: float | None = None) -> dict:
     return Trainer(ds, cfg, out_dir, device, progress, checkpoint_every_s).run(stop_after)
