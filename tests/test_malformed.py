@@ -489,6 +489,7 @@ def test_no_space_left_for_a_checkpoint(tmp_path, capsys, monkeypatch, kind):
 
     data = _folder(tmp_path)
     out = tmp_path / "deep" / "run"
+    monkeypatch.setenv("GENMIX_CHECKPOINT_EVERY_S", "0")  # the first checkpoint comes before the model file
     monkeypatch.setattr(safetensors.torch, "save_file", _full_disk_save_file(kind))
     line = _fails_cleanly(["train-classifier", "--data", f"folder:{data}", "--model", "smallcnn", "--epochs", 1,
                            "--batch-size", 2, "--out", out, "--quiet"], capsys, tmp_path / "deep",
