@@ -42,7 +42,7 @@ RANKS = {
     "augment": 4,
     "data": 5, "corpus": 5, "pretrained": 5,
     "checkpoint": 6, "io": 6, "errors": 6, "validation": 6, "device": 6, "stats": 6,
-    "optim": 6,
+    "optim": 6, "precision": 6,
 }
 
 

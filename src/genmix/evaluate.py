@@ -55,9 +55,9 @@ def predict(model, split, device, batch_size: int = 256, features: bool = False)
     """Softmax probabilities (N,K) — and penultimate features when asked — for a Split."""
     model.eval()
     probs, feats = [], []
+    images = split.images.to(device)  # the whole (uint8) split resident on the device, batches cut there
     for i in range(0, len(split), batch_size):
-        x, _ = split.batch(slice(i, i + batch_size))
-        x = x.to(device)
+        x = images[i:i + batch_size].float().div_(255.0)
         f = model.features(x)
         probs.append(torch.softmax(model.head(f), 1).cpu())
         if features:

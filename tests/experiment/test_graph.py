@@ -252,10 +252,10 @@ def test_a_failing_classifier_run_is_reported_not_run_and_the_grid_still_finishe
 
     real = train.train_classifier
 
-    def diverges_for_genmix(ds, cfg, out, device, progress=False):
+    def diverges_for_genmix(ds, cfg, out, device, progress=False, **kw):
         if cfg.augment == "genmix":
             raise GenmixError("training diverged (loss nan at step 3)")
-        return real(ds, cfg, out, device, progress=progress)
+        return real(ds, cfg, out, device, progress=progress, **kw)
 
     monkeypatch.setattr(train, "train_classifier", diverges_for_genmix)
     cfg = load_config(_config(tmp_path, generators={"dcgan": {**TINY["generators"]["dcgan"], "steps": 10}}))

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from ..checkpoint import load_state, rng_state, save_state, set_rng_state
 from ..errors import GenmixError
 from ..optim import adam
+from ..precision import Precision
 
 PRESETS = {
     # the GenMix paper: 100 epochs, batch 8, lr 2e-4, patience 20
@@ -112,11 +113,15 @@ class Trainer:
     validation once ``checkpoint_every_s`` seconds have passed since the last one, and before a ``stop_after``
     stop — not after every validation (that was 16 % of a quick-preset ResNet-18 run on 2 CPU cores,
     benchmarks/speed/levers.py). A resume replays from the last checkpoint, so the result is the same; a kill
-    loses at most that many seconds of work. ``0`` writes one after every validation."""
+    loses at most that many seconds of work. ``0`` writes one after every validation.
+
+    ``precision``: a :class:`genmix.precision.Precision` or its name (``auto``: fp32 on the CPU, bf16 / fp16
+    autocast on CUDA, channels-last there) — how the steps run, not what they compute; not part of the config."""
 
     def __init__(self, ds, cfg: TrainConfig, out_dir, device, progress: bool = True,
-                 checkpoint_every_s: float | None = None):
-        self.ds, self.cfg, self.out, self.device = ds, cfg.validate(), Path(out_dir), device
+                 checkpoint_every_s: float | None = None, precision: Precision | str | None = None):
+        self.ds, self.cfg, self.out, self.device = ds, cfg.validate(), Path(out_dir), torch.device(device)
+        self.prec = precision if isinstance(precision, Precision) else Precision(precision, self.device)
         if checkpoint_every_s is None:  # $GENMIX_CHECKPOINT_EVERY_S (changes no number; the kill tests set 0)
             checkpoint_every_s = float(os.environ.get("GENMIX_CHECKPOINT_EVERY_S", CHECKPOINT_EVERY_S))
         self.progress, self.checkpoint_every_s = progress, checkpoint_every_s
@@ -127,7 +132,8 @@ class Trainer:
 
         ds, cfg = self.ds, self.cfg
         torch.manual_seed(cfg.seed)
-        self.model = create_model(cfg.model, ds.num_classes, ds.channels, ds.image_size, cfg.pretrained).to(self.device)
+        self.model = self.prec.model(create_model(cfg.model, ds.num_classes, ds.channels, ds.image_size,
+                                                  cfg.pretrained))
         self.opt = adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.aug = create_augmentation(cfg.augment, **cfg.augment_opts)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
@@ -160,6 +166,7 @@ class Trainer:
             self.opt.load_state_dict(saved["optim"])
             self.sched.load_state_dict(saved["sched"])
             set_rng_state(self.gen, saved["rng"])
+            self.prec.load_state_dict(saved.get("scaler") or {})
             state = {k: saved.get(k, v) for k, v in state.items()}
         self.out.mkdir(parents=True, exist_ok=True)
         _write_yaml(self.out / "config.yaml", {**asdict(cfg), "dataset": ds.describe()})
@@ -193,7 +200,7 @@ class Trainer:
             if stopping or time.monotonic() - saved_at >= self.checkpoint_every_s:
                 save_state(ckpt, {**state, "config": asdict(cfg), "model": self.model.state_dict(),
                                   "optim": self.opt.state_dict(), "sched": self.sched.state_dict(),
-                                  "rng": rng_state(self.gen)})
+                                  "rng": rng_state(self.gen), "scaler": self.prec.state_dict()})
                 saved_at = time.monotonic()
             _write_history(self.out / "history.csv", state["history"])
             if tb is not None:
@@ -243,21 +250,21 @@ class Trainer:
             x, y = split.batch(idx)
             y = F.one_hot(y, k).float() if y.ndim == 1 else y
             b = self.aug(x, y, self.gen)
-            x, y = b.x.to(self.device), b.y.to(self.device)
-            if b.views:
-                from ..augment.augmix import jensen_shannon
+            x, y = self.prec.batch(b.x), b.y.to(self.device)
+            with self.prec.autocast():
+                if b.views:
+                    from ..augment.augmix import jensen_shannon
 
-                logits = self.model(torch.cat([x, *[v.to(self.device) for v in b.views]]))
-                parts = logits.split(len(x))
-                loss = soft_cross_entropy(parts[0], y) + self.aug.consistency_weight * jensen_shannon(list(parts))
-            else:
-                loss = soft_cross_entropy(self.model(x), y)
+                    logits = self.model(torch.cat([x, *[self.prec.batch(v) for v in b.views]])).float()
+                    parts = logits.split(len(x))
+                    loss = soft_cross_entropy(parts[0], y) + self.aug.consistency_weight * jensen_shannon(list(parts))
+                else:
+                    loss = soft_cross_entropy(self.model(x).float(), y)
             if not torch.isfinite(loss):
                 raise GenmixError(f"classifier training diverged (loss {loss.item()}) at step {state['step'] + 1}; "
                                   "lower --lr")
             self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+            self.prec.step(loss, self.opt)
             self.sched.step()
             state["step"] += 1
             state["images_seen"] += len(idx)
@@ -353,5 +360,5 @@ def _write_history(path, history):
 
 
 def train_classifier(ds, cfg: TrainConfig, out_dir, device, progress=True, stop_after=None,
-                     checkpoint_every_s: float | None = None) -> dict:
-    return Trainer(ds, cfg, out_dir, device, progress, checkpoint_every_s).run(stop_after)
+                     checkpoint_every_s: float | None = None, precision: Precision | str | None = None) -> dict:
+    return Trainer(ds, cfg, out_dir, device, progress, checkpoint_every_s, precision).run(stop_after)

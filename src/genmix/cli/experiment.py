@@ -20,7 +20,8 @@ def cmd_run(args):
     if args.data_root:
         cfg["data_root"] = args.data_root
     kw = dict(workers=args.workers, backend=args.backend, address=args.address, schedule=args.schedule,
-              cpus_per_unit=args.cpus_per_unit)
+              cpus_per_unit=args.cpus_per_unit, device=args.device, precision=args.precision,
+              units_per_gpu=args.units_per_gpu)
     if cfg.get("replicates") and args.seeds is None:  # adaptive: looks until every verdict is decided
         from ..experiment.adaptive import run_adaptive
 
@@ -79,6 +80,14 @@ def add_commands(sub):
     q.add_argument("--cpus-per-unit", type=POS_INT, help="CPUs (torch threads) per unit (default 2, for any "
                                                      "--workers and backend: the same numbers; recorded in "
                                                      "results.csv's threads column)")
+    q.add_argument("--device", default=None, help="auto (default: every visible GPU, else the CPU), cpu, cuda "
+                                                  "(every GPU) or cuda:N; recorded in results.csv")
+    q.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
+                   help="auto (default): fp32 on the CPU, bf16 autocast on a GPU that has it, else fp16 with "
+                        "gradient scaling; recorded in results.csv")
+    q.add_argument("--units-per-gpu", type=POS_INT, default=1,
+                   help="units sharing one GPU at once (small 28 px units leave most of a GPU idle); Ray: "
+                        "each unit asks for 1/N of a GPU")
     q.add_argument("--schedule", choices=["graph", "stages"], default="graph",
                    help="graph: a unit starts when its dependencies are done (default); stages: the old "
                         "all generators, then all syntheses, then all classifiers (for comparisons)")

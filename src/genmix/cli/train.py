@@ -43,7 +43,8 @@ def cmd_train_classifier(args):
 
     create_augmentation(cfg.augment, **cfg.augment_opts)
     device = choose_device(args.device)
-    m = resumable(args.out, "metrics.json", lambda d: train_classifier(ds, cfg, d, device, progress=not args.quiet))
+    m = resumable(args.out, "metrics.json", lambda d: train_classifier(ds, cfg, d, device, progress=not args.quiet,
+                                                                      precision=args.precision))
     print(json.dumps({k: m[k] for k in ("split", "accuracy", "f1_macro", "balanced_accuracy", "auc_macro")}))
 
 
@@ -100,7 +101,8 @@ def cmd_train_generator(args):
     build_generator(args.generator, cfg, ds.num_classes, ds.channels, ds.image_size)  # validate before writing
     device = choose_device(args.device)
     resumable(args.out, "model.safetensors",
-               lambda d: train_generator(ds, args.generator, cfg, d, device, progress=not args.quiet))
+               lambda d: train_generator(ds, args.generator, cfg, d, device, progress=not args.quiet,
+                                         precision=args.precision))
     print(f"generator written to {args.out}")
 
 
@@ -166,6 +168,8 @@ def add_commands(sub):
                    help="genmix: an epoch runs over the pool (x_S, default) or over the real images (x_R)")
     q.add_argument("--no-jsd", dest="jsd", action="store_false", default=None, help="AugMix without JSD loss")
     q.add_argument("--device", default=None)
+    q.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
+                   help="auto (default): fp32 on the CPU, bf16 autocast on a GPU that has it, else fp16")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_train_classifier)
 
@@ -189,6 +193,8 @@ def add_commands(sub):
     q.add_argument("--seed", type=NONNEG_INT, default=0)
     q.add_argument("--set", action="append", metavar="KEY=VALUE", help="any generator setting, e.g. ngf=64")
     q.add_argument("--device", default=None)
+    q.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
+                   help="auto (default): fp32 on the CPU, bf16 autocast on a GPU that has it, else fp16")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_train_generator)
 

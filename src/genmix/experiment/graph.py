@@ -150,22 +150,24 @@ def exit_with_parent(parent: int, every: float = 0.5):
     threading.Thread(target=watch, name="genmix-exit-with-parent", daemon=True).start()
 
 
-def run_unit(execute: Callable, unit: dict, threads: int | None, device: str | None, exp: str):
+def run_unit(execute: Callable, unit: dict, threads: int | None, device: str | None, exp: str,
+             precision: str | None = None):
     """Worker entry point: record the start (host, pid) in units.log, then run the unit on ``device``.
 
-    ``device`` (e.g. ``cuda:1``) is passed to the unit as GENMIX_DEVICE for this call only."""
+    ``device`` (e.g. ``cuda:1``) and ``precision`` (e.g. ``bf16``) are passed to the unit as GENMIX_DEVICE and
+    GENMIX_PRECISION for this call only."""
     log_line(Path(exp), f"start {unit['id']} host={socket.gethostname()} pid={os.getpid()}")
-    old = os.environ.get("GENMIX_DEVICE")
-    if device:
-        os.environ["GENMIX_DEVICE"] = device
+    env = {k: v for k, v in (("GENMIX_DEVICE", device), ("GENMIX_PRECISION", precision)) if v}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         return execute(unit, threads, False)
     finally:
-        if device:
-            if old is None:
-                os.environ.pop("GENMIX_DEVICE", None)
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
             else:
-                os.environ["GENMIX_DEVICE"] = old
+                os.environ[k] = v
 
 
 DEFAULT_THREADS = 2  # torch threads per unit unless --cpus-per-unit says otherwise: the same for any host,
@@ -179,14 +181,21 @@ class LocalBackend:
     Each unit runs ``threads`` torch threads (default DEFAULT_THREADS, whatever the worker count or host):
     torch's CPU kernels sum in an order that depends on the thread count, so a fixed count gives the same
     results for ``--workers 1``, ``--workers 2`` and ``--backend ray``. More workers x threads than cores is
-    allowed (a warning says so). With several CUDA devices and no
-    GENMIX_DEVICE override, every unit gets its own GPU (the least busy one) for its run. Worker
+    allowed (a warning says so).
+
+    ``device``: None / ``auto`` (every visible CUDA device, else the CPU), ``cpu``, ``cuda`` (every visible GPU)
+    or ``cuda:N`` (that one). On GPUs each unit gets the least busy GPU for its run, and at most
+    ``units_per_gpu`` units share one (small 28 px units leave most of a GPU idle), so at most
+    min(workers, GPUs x units_per_gpu) run at once. ``precision`` (genmix.precision) goes to every unit. Worker
     processes exit when the driver dies (see :func:`exit_with_parent`)."""
 
-    def __init__(self, workers: int = 1, threads: int | None = None):
+    def __init__(self, workers: int = 1, threads: int | None = None, device: str | None = None,
+                 precision: str | None = None, units_per_gpu: int = 1):
         self.workers = max(1, int(workers))
-        self.capacity = self.workers
         self.threads = int(threads or DEFAULT_THREADS)
+        self.device = device or os.environ.get("GENMIX_DEVICE") or "auto"
+        self.precision = precision
+        self.units_per_gpu = max(1, int(units_per_gpu))
         self.serial_threads = self.threads
         cores = os.cpu_count() or 1
         if self.workers * self.threads > cores:
@@ -195,28 +204,17 @@ class LocalBackend:
             print(f"genmix: note: {self.workers} workers x {self.threads} threads per unit on {cores} cores: units "
                   "share the cores (slower than fewer workers, same results); --cpus-per-unit sets the threads",
                   file=sys.stderr, flush=True)
-        self.gpus = self._gpus()
+        self.gpus = visible_gpus(self.device)
+        self.capacity = min(self.workers, len(self.gpus) * self.units_per_gpu) if self.gpus else self.workers
         self.busy = {g: 0 for g in self.gpus}
         self.pool = None
         self.serial: list = []
-
-    @staticmethod
-    def _gpus() -> list[int]:
-        if os.environ.get("GENMIX_DEVICE"):
-            return []
-        try:
-            import torch
-
-            n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        except Exception:  # noqa: BLE001 - no CUDA runtime: CPU
-            n = 0
-        return list(range(n)) if n > 1 else []
 
     def submit(self, execute, unit, exp):
         gpu = min(self.gpus, key=lambda g: (self.busy[g], g)) if self.gpus else None
         if gpu is not None:
             self.busy[gpu] += 1
-        device = None if gpu is None else f"cuda:{gpu}"
+        device = f"cuda:{gpu}" if gpu is not None else (None if self.device == "auto" else self.device)
         if self.workers == 1:
             handle = ("serial", unit["id"], gpu)
             self.serial.append((handle, execute, unit, device, exp))
@@ -227,7 +225,7 @@ class LocalBackend:
 
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                             initializer=exit_with_parent, initargs=(os.getpid(),))
-        fut = self.pool.submit(run_unit, execute, unit, self.threads, device, str(exp))
+        fut = self.pool.submit(run_unit, execute, unit, self.threads, device, str(exp), self.precision)
         fut.gpu = gpu
         return fut
 
@@ -236,7 +234,7 @@ class LocalBackend:
         if self.workers == 1:
             handle, execute, unit, device, exp = self.serial.pop(0)
             try:
-                return [(handle, run_unit(execute, unit, self.serial_threads, device, exp))]
+                return [(handle, run_unit(execute, unit, self.serial_threads, device, exp, self.precision))]
             finally:
                 self._free(handle[2])
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -256,6 +254,28 @@ class LocalBackend:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=cancel)
             self.pool = None
+
+
+def visible_gpus(device: str) -> list[int]:
+    """The CUDA device indices units may be placed on for ``device`` (see :class:`LocalBackend`)."""
+    from ..errors import GenmixError
+
+    if device == "cpu":
+        return []
+    try:
+        import torch
+
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except Exception:  # noqa: BLE001 - no CUDA runtime: CPU
+        n = 0
+    if device == "auto":
+        return list(range(n))
+    if device == "cuda" or device.startswith("cuda:"):
+        index = int(device.partition(":")[2] or -1)
+        if n == 0 or index >= n:
+            raise GenmixError(f"--device {device}: no such CUDA device here ({n} visible)")
+        return [index] if index >= 0 else list(range(n))
+    raise GenmixError(f"--device must be auto, cpu, cuda or cuda:N, not {device!r}")
 
 
 def run_graph(units: list[dict], exp: Path, backend, execute: Callable, is_done: Callable, failed: Callable,

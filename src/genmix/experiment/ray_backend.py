@@ -1,8 +1,9 @@
 """Run the units of an experiment as Ray tasks (``genmix run ... --backend ray``).
 
 Install with ``pip install 'genmix[ray]'``; ray is imported only here. Each unit is one Ray
-task asking for ``num_cpus`` CPUs and, when the cluster has GPUs, one GPU (Ray sets
-CUDA_VISIBLE_DEVICES, so the unit sees exactly that GPU; a unit waits until one is free).
+task asking for ``num_cpus`` CPUs and, when the cluster has GPUs (and ``device`` is not ``cpu``),
+1 / ``units_per_gpu`` of a GPU (Ray sets CUDA_VISIBLE_DEVICES, so the unit sees exactly that GPU, shared with
+at most ``units_per_gpu - 1`` others; a unit waits until a share is free).
 A task whose worker process or node dies is retried (``max_retries``) and resumes from the
 unit's own checkpoint in EXP_DIR, so EXP_DIR must be a path every node sees (shared file system).
 The driver keeps the task graph: a unit is submitted when the units it depends on are done.
@@ -31,7 +32,8 @@ class RayBackend:
 
     capacity = float("inf")
 
-    def __init__(self, address: str | None = None, workers: int = 1, cpus_per_unit: int | None = None):
+    def __init__(self, address: str | None = None, workers: int = 1, cpus_per_unit: int | None = None,
+                 device: str | None = None, precision: str | None = None, units_per_gpu: int = 1):
         ray = self.ray = _ray()
         self.started = False
         if not ray.is_initialized():
@@ -50,14 +52,20 @@ class RayBackend:
         self.cpus = max(1, int(cpus_per_unit or DEFAULT_THREADS))  # the local backend's threads: the same numbers
         if self.cpus > res.get("CPU", 0):
             raise GenmixError(f"--cpus-per-unit {self.cpus}: the Ray cluster has only {res.get('CPU', 0):g} CPUs")
-        self.gpus = 1 if res.get("GPU", 0) >= 1 and not os.environ.get("GENMIX_DEVICE") else 0
+        device = device or os.environ.get("GENMIX_DEVICE") or "auto"
+        if device != "auto" and device != "cpu" and res.get("GPU", 0) < 1:
+            raise GenmixError(f"--device {device}: the Ray cluster has no GPUs")
+        # a share of one GPU per unit (Ray's fractional GPUs); the unit sees it as cuda:0
+        self.gpus = 1.0 / max(1, int(units_per_gpu)) if res.get("GPU", 0) >= 1 and device != "cpu" else 0
+        self.device = "cpu" if device == "cpu" else None  # on a GPU share Ray's CUDA_VISIBLE_DEVICES decides
+        self.precision = precision
         from .graph import run_unit
 
         self.task = ray.remote(run_unit).options(num_cpus=self.cpus, num_gpus=self.gpus,
                                                  max_retries=MAX_RETRIES, retry_exceptions=False)
 
     def submit(self, execute, unit, exp):
-        return self.task.remote(execute, unit, self.cpus, None, str(exp))
+        return self.task.remote(execute, unit, self.cpus, self.device, str(exp), self.precision)
 
     def wait(self, handles):
         done, _ = self.ray.wait(handles, num_returns=1)

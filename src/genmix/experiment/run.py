@@ -15,205 +15,25 @@ import json
 import sys
 from pathlib import Path
 
-from ..checkpoint import config_hash, model_fingerprint
 from ..errors import GenmixError
-from .config import expand_rows
-from .selection import best_validation, candidate_label, choose_on_validation
-from .units import cached_dataset, data_fingerprint, execute_unit, failure, is_done, slug
+from .planner import plan
+from .selection import best_validation, choose_on_validation
+from .units import cached_dataset, execute_unit, failure, is_done
 
-
-def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
-    """Resolve every unit of the experiment (nothing runs here).
-
-    ``budget: equal`` (default) gives every classifier unit the same ``max_steps`` — classifier.epochs x
-    ceil(n_real_train / batch_size), the real-only rows' budget — validated every ceil(n_real_train /
-    batch_size) steps. ``replicate: full`` gives each seed its own generator (generator seed = seed) and
-    synthesis (synthesis seed = seed). A ``select: val`` row becomes one unit per candidate per seed;
-    a candidate whose config equals another unit's (e.g. Baseline) shares that unit.
-    """
-    from dataclasses import asdict
-
-    from ..classify.train import PRESETS, TrainConfig, batch_starts
-    from ..generate import GENERATORS, load_all, resolve_config
-
-    load_all()
-    data = dict(spec=cfg["data"], root=cfg.get("data_root"), size=cfg.get("image_size"), channels=cfg.get("channels"))
-    ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-    # units are keyed by the data's content too, so edited files never reuse stale results
-    dkey = {**{k: v for k, v in data.items() if k != "root"}, "fingerprint": data_fingerprint(ds)}
-    rows = expand_rows(cfg)
-    replicate = cfg.get("replicate", "classifier")
-    units = {"gen": {}, "synth": {}, "clf": []}
-    unavailable = {}
-    notes = []  # what a user should know before reading the table (e.g. a model that cannot draw these data)
-    syn_defaults = {"ratio": 0.5, "seed": 0, "balance": False, "sample": {}, **cfg.get("synthesis", {})}
-    settings = {**PRESETS[cfg["classifier"].get("preset", "quick")],
-                **{k: v for k, v in cfg["classifier"].items() if k != "preset"}}
-    n_real, bs = len(ds["train"]), int(settings.get("batch_size", 1))
-    per_real_epoch = len(batch_starts(n_real, max(bs, 1)))  # the optimizer steps of one pass over the real images
-    budget = {"mode": cfg.get("budget", "equal"), "n_real_train": n_real, "batch_size": bs,
-              "epochs": settings.get("epochs")}
-    if budget["mode"] == "equal":
-        settings.setdefault("max_steps", None)
-        settings.setdefault("eval_every", None)
-        settings["max_steps"] = settings["max_steps"] or settings["epochs"] * per_real_epoch
-        settings["eval_every"] = settings["eval_every"] or per_real_epoch
-        budget.update(max_steps=settings["max_steps"], eval_every=settings["eval_every"])
-
-    def row_settings(row):
-        """The classifier settings of a row: the top-level ones with the row's ``classifier:`` over them; a row
-        that changes epochs or batch size gets the equal budget of its own epochs of the real images."""
-        over = row.get("classifier") or {}
-        if not over:
-            return settings
-        st = {**settings, **({k: v for k, v in PRESETS[over["preset"]].items()} if "preset" in over else {}),
-              **{k: v for k, v in over.items() if k != "preset"}}
-        if budget["mode"] == "equal" and ({"epochs", "batch_size", "preset"} & set(over)):
-            st["max_steps"] = st["epochs"] * len(batch_starts(n_real, max(int(st["batch_size"]), 1)))
-            st["eval_every"] = len(batch_starts(n_real, max(int(st["batch_size"]), 1)))
-        return st
-
-    used = {r["generator"] for r in rows if r.get("generator")}
-    gen_base = {}
-    for gname in sorted(used):
-        gcfg = dict(cfg["generators"].get(gname) or {})
-        if gname not in GENERATORS:
-            unavailable[gname] = f"generator '{gname}' is not available in this genmix"
-            continue
-        if gname not in cfg["generators"]:
-            unavailable[gname] = f"generator '{gname}' has no settings under 'generators' in the config"
-            continue
-        preset = gcfg.pop("preset", "quick")
-        gsyn = {**syn_defaults, **gcfg.pop("synthesis", {})}
-        resolved = resolve_config(gname, preset, gcfg)
-        if gname == "ddpm" and resolved.get("init"):  # a pretrained model that saw this data's source: refused
-            from ..generate.ddpm import check_init
-
-            check_init(resolved["init"], data["spec"])
-        if isinstance(resolved.get("pretrained"), str):  # a genmix-pretrained model never saw the data's source
-            from ..data.base import is_colour
-            from ..pretrain.t2i import check_pretrained, corpus_colour
-
-            check_pretrained(resolved["pretrained"], data["spec"], f"{cfg.get('_path', 'config')}: generators.{gname}")
-            if corpus_colour(resolved["pretrained"]) is False and is_colour(ds["train"].images):
-                notes.append(f"{gname}: {resolved['pretrained']} was pretrained on greyscale images only "
-                             "and these data are in colour, so its samples will be grey; see the "
-                             "audit, or pretrain on a corpus with colour images (genmix pretrain-t2i --data).")
-        gen_base[gname] = (resolved, gsyn)
-
-    def gen_unit(gname, seed):
-        resolved, gsyn = gen_base[gname]
-        gkey = gname
-        if replicate == "full":  # this replicate's own generator and synthetic set
-            gkey = f"{gname}@s{seed}"
-            resolved = dict(resolved)
-            if "seed" in resolved or seed != 0:  # seed 0 is the generators' default: same unit as before
-                resolved["seed"] = seed
-            gsyn = {**gsyn, "seed": seed}
-        if gkey not in units["gen"]:
-            key = {"generator": gname, "config": resolved, "data": dkey}
-            models = {k: model_fingerprint(resolved[k]) for k in ("pretrained", "init")
-                      if isinstance(resolved.get(k), str)}
-            if models:  # a rebuilt (or newly built) local model is a new unit
-                key["models"] = models
-            h = config_hash(key)
-            units["gen"][gkey] = {"kind": "gen", "id": f"gen-{gname}-{h}", "generator": gname, "gen_key": gkey,
-                                  "config": resolved, "data": data, "dir": str(exp_dir / "units" / f"gen-{gname}-{h}"),
-                                  "synthesis": gsyn}
-        return units["gen"][gkey]
-
-    def clf_unit(row, name, seed):
-        unit = {"kind": "clf", "row": name, "augment": row["augment"], "seed": seed,
-                "generator": row.get("generator"), "ratio": row.get("ratio"), "alpha": row.get("alpha")}
-        gname = row.get("generator")
-        opts = {k: row[k] for k in ("alpha", "per_sample", "ratio", "epoch") if k in row and row[k] is not None}
-        if row["augment"] == "mixup":
-            opts = {k: row[k] for k in ("alpha", "per_sample") if k in row}
-        if row["augment"] == "none":
-            opts = {}
-        if gname and row["augment"] != "none":
-            if gname in unavailable:
-                return {**unit, "status": "not run", "reason": unavailable[gname],
-                        "id": f"clf-{slug(name)}-s{seed}"}, None
-            g = gen_unit(gname, seed)
-            balance = bool(row.get("balance", g["synthesis"]["balance"]))
-            ratio = row.get("ratio", 0.5)
-            skey = {"gen": g["id"], "ratio": ratio, "balance": balance, "seed": g["synthesis"]["seed"],
-                    "sample": g["synthesis"].get("sample", {})}
-            sh = config_hash(skey)
-            sid = f"synth-{gname}-{sh}"
-            units["synth"].setdefault(sid, {"kind": "synth", "id": sid, "gen": g["id"], "gen_dir": g["dir"],
-                                            "generator": gname, "gen_key": g["gen_key"], **skey,
-                                            "dir": str(exp_dir / "units" / sid)})
-            opts["synthetic"] = units["synth"][sid]["dir"]
-            if balance:
-                opts["ratio"] = "all"
-            unit["synth"] = sid
-            unit["gen_key"] = g["gen_key"]
-        else:
-            unit["generator"] = None if row["augment"] == "none" else gname
-        tc = TrainConfig.from_dict({**row_settings(row), "data": data["spec"], "augment": row["augment"],
-                                    "augment_opts": opts, "seed": seed, "image_size": data["size"],
-                                    "channels": data["channels"]}).validate()
-        tcd = asdict(tc)
-        hashed = json.loads(json.dumps(tcd))
-        for k in ("max_steps", "eval_every"):  # unset (budget: per-epoch): the same units as before budgets
-            if hashed.get(k) is None:
-                hashed.pop(k)
-        if "synthetic" in opts:
-            hashed["augment_opts"]["synthetic"] = unit["synth"]  # hash by content, not by path
-        hashed["data_fingerprint"] = dkey["fingerprint"]
-        if isinstance(tc.pretrained, str):
-            hashed["pretrained_fingerprint"] = model_fingerprint(tc.pretrained)
-        h = config_hash(hashed)
-        uid = f"clf-{slug(name)}-s{seed}-{h}"
-        unit.update(id=uid, train_config=tcd, data=data, dir=str(exp_dir / "units" / uid), status="planned")
-        return unit, h
-
-    by_hash = {}
-    for seed in seeds:
-        for row in rows:
-            if row.get("select"):
-                continue
-            unit, h = clf_unit(row, row["name"], seed)
-            units["clf"].append(unit)
-            if h is not None:
-                by_hash.setdefault(h, unit)
-    select = []
-    for seed in seeds:
-        for row in rows:
-            if not row.get("select"):
-                continue
-            entry = {"row": row["name"], "seed": seed, "generator": row.get("generator"), "candidates": []}
-            for cand in row["candidate_settings"]:
-                label = candidate_label(cand)
-                unit, h = clf_unit(cand, row["name"], seed)
-                if h is None:  # not run: generator unavailable
-                    entry["candidates"].append({"label": label, "settings": cand, "unit": None,
-                                                "reason": unit["reason"]})
-                    continue
-                if h not in by_hash:
-                    unit["candidate"] = label
-                    units["clf"].append(unit)
-                    by_hash[h] = unit
-                entry["candidates"].append({"label": label, "settings": cand, "unit": by_hash[h]["id"]})
-            select.append(entry)
-    units["gen"] = dict(sorted(units["gen"].items()))
-    from ..audit.experiment import audit_units
-
-    units["audit"] = audit_units(cfg, exp_dir, units["synth"], data, dkey["fingerprint"])
-    return {"units": units, "unavailable": unavailable, "rows": rows, "budget": budget, "replicate": replicate,
-            "select": select, "notes": notes}
+__all__ = ["plan", "run_experiment", "write_results"]
 
 
 def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: bool = True,
                    stop_after_units: int | None = None, backend: str = "local", address: str | None = None,
-                   schedule: str = "graph", cpus_per_unit: int | None = None, hook=None) -> list[str]:
+                   schedule: str = "graph", cpus_per_unit: int | None = None, hook=None, device: str | None = None,
+                   precision: str | None = None, units_per_gpu: int = 1) -> list[str]:
     """Run (or resume) everything the config asks for; returns the ids of units executed now.
 
     Units run as a task graph (see :mod:`genmix.experiment.graph`): each starts once the units it
     depends on are finished. ``backend``: "local" (``workers`` processes on this machine) or
-    "ray" (a Ray cluster at ``address``, or a local one with ``workers`` CPUs)."""
+    "ray" (a Ray cluster at ``address``, or a local one with ``workers`` CPUs). ``device`` / ``precision`` /
+    ``units_per_gpu``: where and how units train (the GPU path; see :class:`genmix.experiment.graph.LocalBackend`
+    and :mod:`genmix.precision`); each unit records its device and precision in results.csv."""
     from .graph import LocalBackend, flatten_units, run_graph
 
     exp = Path(exp_dir)
@@ -237,9 +57,11 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
     if backend == "ray":
         from .ray_backend import RayBackend
 
-        runner = RayBackend(address=address, workers=workers, cpus_per_unit=cpus_per_unit)
+        runner = RayBackend(address=address, workers=workers, cpus_per_unit=cpus_per_unit, device=device,
+                            precision=precision, units_per_gpu=units_per_gpu)
     else:
-        runner = LocalBackend(workers, threads=cpus_per_unit)
+        runner = LocalBackend(workers, threads=cpus_per_unit, device=device, precision=precision,
+                              units_per_gpu=units_per_gpu)
     exp.mkdir(parents=True, exist_ok=True)
     (exp / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if not k.startswith("_")},
                                                 indent=2, default=str))
@@ -282,7 +104,8 @@ def write_results(exp: Path, p: dict) -> Path:
             return {**base, "status": "done", "reason": "", **flatten_metrics(m),
                     "epochs_run": m.get("epochs_run", ""), "best_epoch": m.get("best_epoch", ""),
                     "steps": m.get("steps", ""), "images_seen": m.get("images_seen", ""),
-                    "threads": wall.get("threads", "")}
+                    "threads": wall.get("threads", ""), "device": wall.get("device", ""),
+                    "precision": wall.get("precision", "")}
         return {**base, "status": "pending", "reason": "not finished yet"}
 
     rows = []

@@ -75,10 +75,13 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
     import torch
 
     from ..device import choose_device
+    from ..precision import Precision
 
     if threads:
         torch.set_num_threads(threads)
     device = choose_device(os.environ.get("GENMIX_DEVICE"))
+    prec = Precision(os.environ.get("GENMIX_PRECISION"), device)
+    used = prec.name  # what the unit's steps ran in (recorded beside its wall time)
     t0 = time.perf_counter()
     d = Path(unit["dir"])
     if (d / "FAILED.json").is_file() and retry_wanted(d):  # a missing model that may be there now: start afresh
@@ -93,8 +96,11 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
 
         data = unit["data"]
         ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
+        from ..generate import generator_class
+
+        used = prec.for_generators().name if generator_class(unit["generator"]).mixed_precision else "fp32"
         try:
-            train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress)
+            train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress, precision=prec)
         except GenmixError as exc:
             write_failure(work, exc)
         finish(work, d)
@@ -104,12 +110,14 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         data = unit["data"]
         ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
         try:
+            used = "fp32"
             execute_audit_unit(unit, ds, device, progress)
         except GenmixError as exc:
             write_failure(d, exc)
     elif unit["kind"] == "synth":
         from ..generate.synthesize import synthesize
 
+        used = "fp32"
         try:
             synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
                        device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
@@ -121,15 +129,17 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         data = unit["data"]
         ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
         try:
-            train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress)
+            train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress,
+                             precision=prec)
         except GenmixError as exc:  # e.g. training diverged: reported as not run, the rest of the grid goes on
             write_failure(work, exc)
         finish(work, d)
     wall = time.perf_counter() - t0
     wf = d / "wall.json"
     prev = json.loads(wf.read_text())["wall_s"] if wf.is_file() else 0.0
-    if d.is_dir():  # the torch threads the unit ran with: the results depend on them
-        wf.write_text(json.dumps({"wall_s": prev + wall, "threads": torch.get_num_threads()}))
+    if d.is_dir():  # the torch threads, device and precision the unit ran with: the results depend on them
+        wf.write_text(json.dumps({"wall_s": prev + wall, "threads": torch.get_num_threads(), "device": str(device),
+                                  "precision": used}))
     return {"id": unit["id"], "wall_s": wall}
 
 

@@ -100,6 +100,7 @@ class GenerativeModel(nn.Module):
     settings = None  # a genmix.validation.GeneratorSettings subclass: names, types, ranges, defaults
     defaults: dict = {}  # derived from ``settings`` by @register
     ema_decay: float | None = None  # None: no EMA
+    mixed_precision: bool = False  # whether training_step may run under bf16 autocast (the GPU path)
 
     def __init__(self, config: dict, num_classes: int, channels: int, image_size: int):
         super().__init__()

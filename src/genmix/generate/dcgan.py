@@ -115,6 +115,7 @@ class DCGANSettings(GeneratorSettings):
 
 @register("dcgan")
 class DCGAN(GenerativeModel):
+    mixed_precision = True  # bf16 autocast on the GPU path (genmix.precision)
     settings = DCGANSettings
     presets = {
         # the GenMix paper: 70k iterations, batch 8, lr 1e-3

@@ -109,6 +109,7 @@ def check_init(path_or_id, data_spec: str) -> None:
 
 @register("ddpm")
 class DDPM(GenerativeModel):
+    mixed_precision = True  # bf16 autocast on the GPU path (genmix.precision)
     settings = DDPMSettings
     presets = {
         # ADM-like widths for GPUs; the paper fine-tuned an ImageNet ADM for its diffusion rows

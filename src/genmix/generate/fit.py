@@ -36,14 +36,23 @@ def _same(a, b) -> bool:
 
 
 def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool = True,
-                    stop_after: int | None = None):
-    """Train generator ``name`` on the TRAINING split of ``ds`` only. Returns the model."""
+                    stop_after: int | None = None, precision=None):
+    """Train generator ``name`` on the TRAINING split of ``ds`` only. Returns the model.
+
+    ``precision`` (a :class:`genmix.precision.Precision` or its name; ``auto``: fp32 on the CPU, bf16 on a CUDA
+    device that has it): a generator whose ``mixed_precision`` is True runs its steps under that autocast
+    (fp16 becomes fp32 for generators); the others stay fp32."""
+    from ..precision import Precision
+
+    prec = precision if isinstance(precision, Precision) else Precision(precision, torch.device(device))
+    prec = prec.for_generators()
     config = {**FIT_DEFAULTS, **config}
     out = Path(out_dir)
     train = ds["train"]
     if train.name != "train":
         raise GenmixError(f"generators train on the training split only, not '{train.name}'")
-    model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size).to(device)
+    model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size)
+    model = prec.model(model) if model.mixed_precision else model.to(device)
     model.check_data(ds.spec)  # a pretrained part that saw this data's source is refused before anything is written
     config = {**config, **model.config}  # record every setting, defaults included
     meta = _meta(name, config, ds)
@@ -109,7 +118,11 @@ def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool
                 epochs_done += 1
                 order, pos = epoch_order(epochs_done), 0
         x, y = train.batch(torch.tensor(idx))
-        losses = model.training_step(x.to(device), y.to(device), dgen)
+        if model.mixed_precision:
+            with prec.autocast():
+                losses = model.training_step(prec.batch(x), y.to(device), dgen)
+        else:
+            losses = model.training_step(x.to(device), y.to(device), dgen)
         vals = {k: float(v) for k, v in losses.items()}
         bad = {k: v for k, v in vals.items() if not math.isfinite(v)}
         if bad:

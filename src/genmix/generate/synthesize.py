@@ -89,8 +89,9 @@ def synthesize(gen_dir, out_dir, ratio: float | None = 0.5, per_class=None, bala
                     bar.close()
                     return {}
                 g = torch.Generator(device=device).manual_seed(seed * 1_000_003 + c * 10_007 + j // CHUNK)
-                x = model.sample(m, torch.full((m,), c), generator=g, **(sample_kwargs or {}))
-                u8 = (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+                # one chunk per call, on the device (a GPU samples the whole chunk in one batch)
+                x = model.sample(m, torch.full((m,), c, device=device), generator=g, **(sample_kwargs or {}))
+                u8 = (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
                 for f, im in zip(files, u8):
                     Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(f.with_suffix(".tmp.png"))
                     f.with_suffix(".tmp.png").replace(f)
