@@ -87,90 +87,100 @@ def write_results(exp: Path, p: dict) -> Path:
     """results.csv: one row per classifier run of each table row (finished or not run), every metric flattened,
     with its optimizer ``steps`` and ``images_seen``; a ``select: val`` row has, per seed, the test metrics of
     the candidate chosen on validation and its settings (``chosen``). candidates.csv: every candidate's
-    validation scores and whether it was chosen (no test scores)."""
-    from ..evaluate import flatten_metrics
-
+    validation scores and whether it was chosen (no test scores). Also timings.csv and plan.json."""
     by_id = {u["id"]: u for u in p["units"]["clf"]}
-
-    def result(u, base):
-        d = Path(u.get("dir", "/nonexistent"))
-        if u["status"] == "not run":
-            return {**base, "status": "not run", "reason": u["reason"]}
-        if (d / "FAILED.json").is_file():
-            return {**base, "status": "not run", "reason": json.loads((d / "FAILED.json").read_text())["reason"]}
-        if (d / "metrics.json").is_file():
-            m = json.loads((d / "metrics.json").read_text())
-            wall = json.loads((d / "wall.json").read_text()) if (d / "wall.json").is_file() else {}
-            return {**base, "status": "done", "reason": "", **flatten_metrics(m),
-                    "epochs_run": m.get("epochs_run", ""), "best_epoch": m.get("best_epoch", ""),
-                    "steps": m.get("steps", ""), "images_seen": m.get("images_seen", ""),
-                    "threads": wall.get("threads", ""), "device": wall.get("device", ""),
-                    "precision": wall.get("precision", "")}
-        return {**base, "status": "pending", "reason": "not finished yet"}
-
-    rows = []
-    for u in p["units"]["clf"]:
-        if u.get("candidate"):
-            continue  # reported through its select: val row
-        base = {"row": u["row"], "augment": u["augment"], "generator": u.get("generator") or "",
-                "ratio": "" if u.get("ratio") is None else u["ratio"],
-                "alpha": "" if u.get("alpha") is None else u["alpha"], "seed": u["seed"], "unit": u["id"]}
-        rows.append(result(u, base))
+    rows = [result_row(u, {"row": u["row"], "augment": u["augment"], "generator": u.get("generator") or "",
+                           "ratio": "" if u.get("ratio") is None else u["ratio"],
+                           "alpha": "" if u.get("alpha") is None else u["alpha"], "seed": u["seed"], "unit": u["id"]})
+            for u in p["units"]["clf"] if not u.get("candidate")]  # a candidate is reported through its row
     cand_rows = []
     for sel in p.get("select", []):
-        cands = [{**c, "dir": by_id[c["unit"]]["dir"]} for c in sel["candidates"] if c.get("unit")]
-        missing = [c for c in sel["candidates"] if not c.get("unit")]
-        # a candidate that could not run (planned so, or its training failed): the row cannot be chosen
-        why_not = [by_id[c["unit"]]["reason"] if by_id[c["unit"]]["status"] == "not run"
-                   else failure(by_id[c["unit"]]) for c in cands]
-        why_not = [w for w in why_not if w]
-        chosen = None
-        base = {"row": sel["row"], "augment": "", "generator": sel.get("generator") or "", "ratio": "", "alpha": "",
-                "seed": sel["seed"], "unit": ""}
-        if missing or why_not:
-            why = missing[0]["reason"] if missing else why_not[0]
-            rows.append({**base, "status": "not run", "reason": f"a candidate could not run: {why}"})
-        else:
-            chosen = choose_on_validation(cands)
-            if chosen is None:
-                rows.append({**base, "status": "pending", "reason": "not every candidate has finished"})
-            else:
-                st = chosen["settings"]
-                u = by_id[chosen["unit"]]
-                base.update(augment=st["augment"], ratio=st.get("ratio", ""), alpha=st.get("alpha", ""),
-                            unit=u["id"])
-                rows.append({**result({**u, "status": "planned"}, base), "chosen": chosen["label"]})
-        for c in sel["candidates"]:
-            v = best_validation(by_id[c["unit"]]["dir"]) if c.get("unit") else None
-            cand_rows.append({"row": sel["row"], "seed": sel["seed"], "candidate": c["label"],
-                              "unit": c.get("unit") or "", "val_f1_macro": "" if v is None else v["f1_macro"],
-                              "val_loss": "" if v is None else v["loss"],
-                              "chosen": int(chosen is not None and c["label"] == chosen["label"])})
+        row, cands = selected_row(sel, by_id)
+        rows.append(row)
+        cand_rows += cands
     if cand_rows:
-        with open(exp / "candidates.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(cand_rows[0]))
-            w.writeheader()
-            w.writerows(cand_rows)
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    path = exp / "results.csv"
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
-    # wall times vary run to run, so they live beside results.csv, not in it
-    with open(exp / "timings.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["unit", "kind", "wall_s"])
-        for u in [*p["units"]["gen"].values(), *p["units"]["synth"].values(), *p["units"]["clf"],
-                  *p["units"].get("audit", {}).values()]:
-            wf = Path(u.get("dir", "/nonexistent")) / "wall.json"
-            if wf.is_file():
-                w.writerow([u["id"], u["kind"], round(json.loads(wf.read_text())["wall_s"], 1)])
+        write_csv(exp / "candidates.csv", cand_rows)
+    path = write_csv(exp / "results.csv", rows)
+    write_timings(exp / "timings.csv", p["units"])
     (exp / "plan.json").write_text(json.dumps({"rows": p["rows"], "unavailable": p["unavailable"],
                                                "units": p["units"], "budget": p.get("budget"),
                                                "replicate": p.get("replicate", "classifier"),
                                                "select": p.get("select", []), "notes": p.get("notes", [])},
                                               indent=2, default=str))
     return path
+
+
+def result_row(u: dict, base: dict) -> dict:
+    """One classifier unit's row of results.csv: ``base`` plus its status and, when done, its test metrics."""
+    from ..evaluate import flatten_metrics
+
+    d = Path(u.get("dir", "/nonexistent"))
+    if u["status"] == "not run":
+        return {**base, "status": "not run", "reason": u["reason"]}
+    if (d / "FAILED.json").is_file():
+        return {**base, "status": "not run", "reason": json.loads((d / "FAILED.json").read_text())["reason"]}
+    if (d / "metrics.json").is_file():
+        m = json.loads((d / "metrics.json").read_text())
+        wall = json.loads((d / "wall.json").read_text()) if (d / "wall.json").is_file() else {}
+        return {**base, "status": "done", "reason": "", **flatten_metrics(m),
+                "epochs_run": m.get("epochs_run", ""), "best_epoch": m.get("best_epoch", ""),
+                "steps": m.get("steps", ""), "images_seen": m.get("images_seen", ""),
+                "threads": wall.get("threads", ""), "device": wall.get("device", ""),
+                "precision": wall.get("precision", "")}
+    return {**base, "status": "pending", "reason": "not finished yet"}
+
+
+def selected_row(sel: dict, by_id: dict) -> tuple[dict, list[dict]]:
+    """A ``select: val`` row for one seed (the candidate chosen on validation, with its test metrics) and
+    its candidates' rows of candidates.csv (validation scores only)."""
+    cands = [{**c, "dir": by_id[c["unit"]]["dir"]} for c in sel["candidates"] if c.get("unit")]
+    missing = [c for c in sel["candidates"] if not c.get("unit")]
+    # a candidate that could not run (planned so, or its training failed): the row cannot be chosen
+    why_not = [by_id[c["unit"]]["reason"] if by_id[c["unit"]]["status"] == "not run"
+               else failure(by_id[c["unit"]]) for c in cands]
+    why_not = [w for w in why_not if w]
+    chosen = None
+    base = {"row": sel["row"], "augment": "", "generator": sel.get("generator") or "", "ratio": "", "alpha": "",
+            "seed": sel["seed"], "unit": ""}
+    if missing or why_not:
+        row = {**base, "status": "not run", "reason": f"a candidate could not run: {missing[0]['reason'] if missing else why_not[0]}"}
+    else:
+        chosen = choose_on_validation(cands)
+        if chosen is None:
+            row = {**base, "status": "pending", "reason": "not every candidate has finished"}
+        else:
+            st = chosen["settings"]
+            u = by_id[chosen["unit"]]
+            base.update(augment=st["augment"], ratio=st.get("ratio", ""), alpha=st.get("alpha", ""), unit=u["id"])
+            row = {**result_row({**u, "status": "planned"}, base), "chosen": chosen["label"]}
+    cand_rows = []
+    for c in sel["candidates"]:
+        v = best_validation(by_id[c["unit"]]["dir"]) if c.get("unit") else None
+        cand_rows.append({"row": sel["row"], "seed": sel["seed"], "candidate": c["label"],
+                          "unit": c.get("unit") or "", "val_f1_macro": "" if v is None else v["f1_macro"],
+                          "val_loss": "" if v is None else v["loss"],
+                          "chosen": int(chosen is not None and c["label"] == chosen["label"])})
+    return row, cand_rows
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    """``rows`` (dicts; columns in order of first appearance) to ``path``, atomically."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+    return path
+
+
+def write_timings(path: Path, units: dict) -> None:
+    """Each finished unit's wall time: beside results.csv, not in it (wall times vary run to run)."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["unit", "kind", "wall_s"])
+        for u in [*units["gen"].values(), *units["synth"].values(), *units["clf"], *units.get("audit", {}).values()]:
+            wf = Path(u.get("dir", "/nonexistent")) / "wall.json"
+            if wf.is_file():
+                w.writerow([u["id"], u["kind"], round(json.loads(wf.read_text())["wall_s"], 1)])
