@@ -37,119 +37,153 @@ def _same(a, b) -> bool:
 
 def train_generator(ds, name: str, config: dict, out_dir, device, progress: bool = True,
                     stop_after: int | None = None, precision=None):
-    """Train generator ``name`` on the TRAINING split of ``ds`` only. Returns the model.
+    """Train generator ``name`` on the TRAINING split of ``ds`` only. Returns the model (None when stopped by
+    ``stop_after`` steps, a simulated interruption for tests of resume).
 
     ``precision`` (a :class:`genmix.precision.Precision` or its name; ``auto``: fp32 on the CPU, bf16 on a CUDA
     device that has it): a generator whose ``mixed_precision`` is True runs its steps under that autocast
     (fp16 becomes fp32 for generators); the others stay fp32."""
-    from ..precision import Precision
+    return GeneratorFit(ds, name, config, out_dir, device, progress, precision).run(stop_after)
 
-    prec = precision if isinstance(precision, Precision) else Precision(precision, torch.device(device))
-    prec = prec.for_generators()
-    config = {**FIT_DEFAULTS, **config}
-    out = Path(out_dir)
-    train = ds["train"]
-    if train.name != "train":
-        raise GenmixError(f"generators train on the training split only, not '{train.name}'")
-    model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size)
-    model = prec.model(model) if model.mixed_precision else model.to(device)
-    model.check_data(ds.spec)  # a pretrained part that saw this data's source is refused before anything is written
-    config = {**config, **model.config}  # record every setting, defaults included
-    meta = _meta(name, config, ds)
-    final, ckpt = out / "model.safetensors", out / "checkpoint.safetensors"
-    if final.is_file():
-        stored = load_state(final)
-        if not _same(stored["meta"]["config"], config) or stored["meta"]["dataset"] != ds.spec:
-            raise GenmixError(f"{final}: {out} holds a generator trained with another config; use a new --out")
-        model.load_state_dict(stored["model"])
-        return model
-    model.fit_data(train)
-    opts = model.configure_optimizers()
-    dgen = torch.Generator(device=device).manual_seed(config["seed"] + 1)
-    step, log, snaps = 0, [], []
-    if ckpt.is_file():
-        st = load_state(ckpt)
-        if not _same(st["meta"]["config"], config) or st["meta"]["dataset"] != ds.spec:
-            raise GenmixError(f"{ckpt}: checkpoint was written with another config or dataset; use a new --out")
-        model.load_state_dict(st["model"])
-        for k, o in opts.items():
-            o.load_state_dict(st["optim"][k])
-        dgen.set_state(st["rng"]["model"])
-        torch.set_rng_state(st["rng"]["torch"])
-        step, log, snaps = st["step"], st["log"], st.get("snapshots", [])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "generator.json").write_text(json.dumps(meta, indent=2))
 
-    def save_ckpt():
-        save_state(ckpt, {"model": model.state_dict(), "optim": {k: o.state_dict() for k, o in opts.items()},
-                          "rng": {"model": dgen.get_state(), "torch": torch.get_rng_state()},
-                          "step": step, "log": log, "meta": meta, "snapshots": snaps})
+class GeneratorFit:
+    """One generator's training into ``out_dir``: resumes from its checkpoint, and a finished one is loaded."""
 
-    def take_snapshot():  # fixed-noise samples (the model's own choice), never touching the training RNG
-        x = model.snapshot()
-        if x is not None:
-            snaps.append([step, (x.clamp(0, 1) * 255).round().byte().cpu()])
-        model.train()
+    def __init__(self, ds, name: str, config: dict, out_dir, device, progress: bool = True, precision=None):
+        from ..precision import Precision
 
-    if step == 0:
-        take_snapshot()
+        prec = precision if isinstance(precision, Precision) else Precision(precision, torch.device(device))
+        self.prec, self.device, self.progress, self.name = prec.for_generators(), device, progress, name
+        config = {**FIT_DEFAULTS, **config}
+        self.out, self.ds, self.train = Path(out_dir), ds, ds["train"]
+        if self.train.name != "train":
+            raise GenmixError(f"generators train on the training split only, not '{self.train.name}'")
+        model = build_generator(name, config, ds.num_classes, ds.channels, ds.image_size)
+        self.model = self.prec.model(model) if model.mixed_precision else model.to(device)
+        self.model.check_data(ds.spec)  # a pretrained part that saw this data's source is refused before anything is written
+        self.config = {**config, **self.model.config}  # record every setting, defaults included
+        self.meta = _meta(name, self.config, ds)
+        self.final, self.ckpt = self.out / "model.safetensors", self.out / "checkpoint.safetensors"
+        self.step, self.log, self.snaps = 0, [], []
 
-    n, bs = len(train), min(config["batch_size"], len(train))
-
-    def epoch_order(e):  # the data order is a function of the epoch, so a resumed run sees the same batches
-        return torch.randperm(n, generator=torch.Generator().manual_seed(config["seed"] * 7919 + e))
-
-    epochs_done, pos = (step * bs) // n, (step * bs) % n
-    order = epoch_order(epochs_done)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=config["steps"], initial=step, desc=f"train {name}", disable=not progress or not sys.stderr.isatty())
-    t0, imgs = time.perf_counter(), 0
-    model.train()
-    while step < config["steps"]:
-        if stop_after is not None and step >= stop_after:
+    def run(self, stop_after: int | None = None):
+        if self.final.is_file():
+            return self.load_finished()
+        self.model.fit_data(self.train)
+        self.opts = self.model.configure_optimizers()
+        self.dgen = torch.Generator(device=self.device).manual_seed(self.config["seed"] + 1)
+        if self.ckpt.is_file():
+            self.resume()
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "generator.json").write_text(json.dumps(self.meta, indent=2))
+        if self.step == 0:
+            self.take_snapshot()
+        if not self.train_steps(stop_after):
             return None
-        idx = []
-        while len(idx) < bs:
-            take = order[pos:pos + bs - len(idx)]
-            idx += take.tolist()
-            pos += len(take)
-            if pos >= n:
-                epochs_done += 1
-                order, pos = epoch_order(epochs_done), 0
-        x, y = train.batch(torch.tensor(idx))
-        if model.mixed_precision:
-            with prec.autocast():
-                losses = model.training_step(prec.batch(x), y.to(device), dgen)
+        self.take_snapshot()
+        if self.snaps:
+            write_snapshot_strip(self.out / "fig2.png", self.snaps, self.name)
+        save_state(self.final, {"model": self.model.state_dict(), "meta": self.meta})
+        self.model.export(self.out, self.ds.class_names)
+        write_log(self.out / "log.csv", self.log)
+        self.ckpt.unlink(missing_ok=True)
+        return self.model
+
+    def load_finished(self):
+        stored = load_state(self.final)
+        if not _same(stored["meta"]["config"], self.config) or stored["meta"]["dataset"] != self.ds.spec:
+            raise GenmixError(f"{self.final}: {self.out} holds a generator trained with another config; use a new --out")
+        self.model.load_state_dict(stored["model"])
+        return self.model
+
+    def resume(self):
+        st = load_state(self.ckpt)
+        if not _same(st["meta"]["config"], self.config) or st["meta"]["dataset"] != self.ds.spec:
+            raise GenmixError(f"{self.ckpt}: checkpoint was written with another config or dataset; use a new --out")
+        self.model.load_state_dict(st["model"])
+        for k, o in self.opts.items():
+            o.load_state_dict(st["optim"][k])
+        self.dgen.set_state(st["rng"]["model"])
+        torch.set_rng_state(st["rng"]["torch"])
+        self.step, self.log, self.snaps = st["step"], st["log"], st.get("snapshots", [])
+
+    def save_checkpoint(self):
+        save_state(self.ckpt, {"model": self.model.state_dict(), "optim": {k: o.state_dict() for k, o in self.opts.items()},
+                               "rng": {"model": self.dgen.get_state(), "torch": torch.get_rng_state()},
+                               "step": self.step, "log": self.log, "meta": self.meta, "snapshots": self.snaps})
+
+    def take_snapshot(self):  # fixed-noise samples (the model's own choice), never touching the training RNG
+        x = self.model.snapshot()
+        if x is not None:
+            self.snaps.append([self.step, (x.clamp(0, 1) * 255).round().byte().cpu()])
+        self.model.train()
+
+    def batches(self):
+        """Index lists of ``batch_size`` images from the step reached on: the data order is a function of the
+        epoch, so a resumed run sees the same batches."""
+        n, bs, seed = len(self.train), min(self.config["batch_size"], len(self.train)), self.config["seed"]
+
+        def epoch_order(e):
+            return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 7919 + e))
+
+        epochs_done, pos = (self.step * bs) // n, (self.step * bs) % n
+        order = epoch_order(epochs_done)
+        while True:
+            idx = []
+            while len(idx) < bs:
+                take = order[pos:pos + bs - len(idx)]
+                idx += take.tolist()
+                pos += len(take)
+                if pos >= n:
+                    epochs_done += 1
+                    order, pos = epoch_order(epochs_done), 0
+            yield idx
+
+    def one_step(self, idx) -> dict:
+        x, y = self.train.batch(torch.tensor(idx))
+        if self.model.mixed_precision:
+            with self.prec.autocast():
+                losses = self.model.training_step(self.prec.batch(x), y.to(self.device), self.dgen)
         else:
-            losses = model.training_step(x.to(device), y.to(device), dgen)
+            losses = self.model.training_step(x.to(self.device), y.to(self.device), self.dgen)
         vals = {k: float(v) for k, v in losses.items()}
         bad = {k: v for k, v in vals.items() if not math.isfinite(v)}
         if bad:
-            last = f"{ckpt} (step {load_state(ckpt)['step']})" if ckpt.is_file() else "none was written yet"
-            raise GenmixError(f"{name} diverged at step {step + 1}: non-finite loss {bad}; training stopped, "
+            last = f"{self.ckpt} (step {load_state(self.ckpt)['step']})" if self.ckpt.is_file() else "none was written yet"
+            raise GenmixError(f"{self.name} diverged at step {self.step + 1}: non-finite loss {bad}; training stopped, "
                               f"last good checkpoint kept: {last}")
-        step += 1
-        model.update_ema(step)
-        imgs += bs
-        if step % config["log_every"] == 0 or step == config["steps"]:
-            dt = time.perf_counter() - t0
-            log.append({"step": step, **{k: round(v, 6) for k, v in vals.items()}, "img_per_s": round(imgs / dt, 2)})
-            t0, imgs = time.perf_counter(), 0
-            bar.set_postfix({k: f"{v:.3f}" for k, v in vals.items()})
-        bar.update(1)
-        if step % config["checkpoint_every"] == 0 and step < config["steps"]:
-            take_snapshot()
-            save_ckpt()
-    bar.close()
-    take_snapshot()
-    if snaps:
-        write_snapshot_strip(out / "fig2.png", snaps, name)
-    save_state(final, {"model": model.state_dict(), "meta": meta})
-    model.export(out, ds.class_names)
-    write_log(out / "log.csv", log)
-    ckpt.unlink(missing_ok=True)
-    return model
+        return vals
+
+    def train_steps(self, stop_after: int | None) -> bool:
+        """Steps up to ``config["steps"]`` (True), or until ``stop_after`` (False)."""
+        from tqdm.auto import tqdm
+
+        c = self.config
+        bar = tqdm(total=c["steps"], initial=self.step, desc=f"train {self.name}",
+                   disable=not self.progress or not sys.stderr.isatty())
+        t0, imgs = time.perf_counter(), 0
+        self.model.train()
+        batches = self.batches()
+        while self.step < c["steps"]:
+            if stop_after is not None and self.step >= stop_after:
+                return False
+            idx = next(batches)
+            vals = self.one_step(idx)
+            self.step += 1
+            self.model.update_ema(self.step)
+            imgs += len(idx)
+            if self.step % c["log_every"] == 0 or self.step == c["steps"]:
+                dt = time.perf_counter() - t0
+                self.log.append({"step": self.step, **{k: round(v, 6) for k, v in vals.items()},
+                                 "img_per_s": round(imgs / dt, 2)})
+                t0, imgs = time.perf_counter(), 0
+                bar.set_postfix({k: f"{v:.3f}" for k, v in vals.items()})
+            bar.update(1)
+            if self.step % c["checkpoint_every"] == 0 and self.step < c["steps"]:
+                self.take_snapshot()
+                self.save_checkpoint()
+        bar.close()
+        return True
 
 
 def write_snapshot_strip(path, snaps, name: str) -> None:

@@ -176,13 +176,7 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     from .. import __version__
     from ..checkpoint import load_state, save_state
 
-    config = dict(config or {})
-    unknown = set(config) - set(T2I_DEFAULTS)
-    if unknown:
-        raise GenmixError(f"pretrain-t2i: unknown setting(s) {sorted(unknown)} (known: {sorted(T2I_DEFAULTS)})")
-    c = {**T2I_DEFAULTS, **config}
-    if not 0 <= c["caption_dropout"] < 1:
-        raise GenmixError(f"pretrain-t2i: caption_dropout must be in [0, 1), got {c['caption_dropout']}")
+    c = t2i_settings(config)
     corpus, excluded = resolve_corpus(specs, exclude_target)
     images, labels, src, captions = load_corpus(corpus, c["image_size"], data_root)
     out = Path(out_dir)
@@ -196,15 +190,7 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
             raise GenmixError(f"{done}: {out} holds a model pretrained on another corpus or config; use a new --out")
         return stored  # cached: reused across experiments
     templates = bare_templates()
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = write_tokenizer(Path(tmp) / "tokenizer", words_of(captions + templates) + EXTRA_WORDS, c["max_length"])
-        import hashlib
-
-        meta["tokenizer"] = hashlib.sha256(b"".join((Path(tmp) / "tokenizer" / f).read_bytes()
-                                                    for f in ("vocab.json", "merges.txt"))).hexdigest()[:16]
-        ids = [tok([t.format(token=cap) for cap in captions] + [""], padding="max_length", max_length=c["max_length"],
-                   truncation=True, return_tensors="pt").input_ids for t in templates]
-    ids = torch.stack(ids)  # (templates, captions + 1, L); the last caption is "" (unconditional)
+    tok, ids, meta["tokenizer"] = caption_ids(captions, templates, c["max_length"])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(c["seed"])
         model = T2IModel(c, len(tok)).to(device)
@@ -252,40 +238,12 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
         idx = torch.multinomial(weights, bs, replacement=True, generator=dgen)
         x = images[idx].to(device).float().div_(127.5).sub_(1.0)  # [-1, 1], as diffusers VAEs expect
         if step < c["vae_steps"]:
-            model.vae.train()
-            post = model.vae.encode(x).latent_dist
-            z = post.mean + post.std * torch.randn(post.mean.shape, generator=dgen).to(device)
-            rec = model.vae.decode(z).sample
-            mse, kl = F.mse_loss(rec, x), post.kl().mean() / x[0].numel()
-            loss = mse + c["kl_weight"] * kl
-            vae_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            vae_opt.step()
-            vals = {"vae_mse": float(mse.detach()), "vae_kl": float(kl.detach()), "vae_loss": float(loss.detach())}
+            vals = vae_step(model, x, vae_opt, dgen, c)
         else:
             if step == c["vae_steps"]:
                 model.scaling.fill_(_latent_scale(model.vae, images, c, device))
-            model.vae.eval()
-            with torch.no_grad():
-                post = model.vae.encode(x).latent_dist
-                z0 = (post.mean + post.std * torch.randn(post.mean.shape, generator=dgen).to(device)) * model.scaling
-            noise = torch.randn(z0.shape, generator=dgen).to(device)
-            t = torch.randint(0, c["train_timesteps"], (bs,), generator=dgen).to(device)
-            tmpl = torch.randint(len(templates), (bs,), generator=dgen)
             cap = labels[idx].clone()
-            cap[torch.rand(bs, generator=dgen) < c["caption_dropout"]] = len(captions)
-            cond = model.text_encoder(ids[tmpl, cap].to(device))[0]
-            pred = model.unet(sched.add_noise(z0, noise, t), t, encoder_hidden_states=cond).sample
-            loss = F.mse_loss(pred, noise)
-            main_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            main_opt.step()
-            k = step - c["vae_steps"] + 1
-            with torch.no_grad():
-                decay = min(c["ema_decay"], (1 + k) / (10 + k))
-                for e, p in zip(model.ema.parameters(), model.unet.parameters()):
-                    e.lerp_(p, 1 - decay)
-            vals = {"unet_mse": float(loss.detach())}
+            vals = unet_step(model, x, cap, ids, sched, main_opt, dgen, c, step - c["vae_steps"] + 1)
         bad = {k: v for k, v in vals.items() if not math.isfinite(v)}
         if bad:
             last = f"{ckpt} (step {load_state(ckpt)['step']})" if ckpt.is_file() else "none was written yet"
@@ -306,6 +264,71 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     if not c["steps"]:
         model.scaling.fill_(_latent_scale(model.vae, images, c, device))
     return _save(model, tok, sched, meta, log, out, device)
+
+
+def t2i_settings(config: dict | None) -> dict:
+    """The pretraining settings over T2I_DEFAULTS, checked."""
+    config = dict(config or {})
+    unknown = set(config) - set(T2I_DEFAULTS)
+    if unknown:
+        raise GenmixError(f"pretrain-t2i: unknown setting(s) {sorted(unknown)} (known: {sorted(T2I_DEFAULTS)})")
+    c = {**T2I_DEFAULTS, **config}
+    if not 0 <= c["caption_dropout"] < 1:
+        raise GenmixError(f"pretrain-t2i: caption_dropout must be in [0, 1), got {c['caption_dropout']}")
+    return c
+
+
+def caption_ids(captions: list[str], templates: list[str], max_length: int):
+    """A tokenizer for the corpus' words, the token ids of every template x caption (templates, captions + 1, L;
+    the last caption is "", unconditional) and the tokenizer's fingerprint."""
+    import hashlib
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tok = write_tokenizer(Path(tmp) / "tokenizer", words_of(captions + templates) + EXTRA_WORDS, max_length)
+        fingerprint = hashlib.sha256(b"".join((Path(tmp) / "tokenizer" / f).read_bytes()
+                                              for f in ("vocab.json", "merges.txt"))).hexdigest()[:16]
+        ids = [tok([t.format(token=cap) for cap in captions] + [""], padding="max_length", max_length=max_length,
+                   truncation=True, return_tensors="pt").input_ids for t in templates]
+    return tok, torch.stack(ids), fingerprint
+
+
+def vae_step(model, x, opt, dgen, c) -> dict:
+    """One VAE step (the first ``vae_steps``): reconstruction + ``kl_weight`` x KL."""
+    model.vae.train()
+    post = model.vae.encode(x).latent_dist
+    z = post.mean + post.std * torch.randn(post.mean.shape, generator=dgen).to(x.device)
+    rec = model.vae.decode(z).sample
+    mse, kl = F.mse_loss(rec, x), post.kl().mean() / x[0].numel()
+    loss = mse + c["kl_weight"] * kl
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {"vae_mse": float(mse.detach()), "vae_kl": float(kl.detach()), "vae_loss": float(loss.detach())}
+
+
+def unet_step(model, x, cap, ids, sched, opt, dgen, c, k: int) -> dict:
+    """One latent-diffusion step (UNet + text encoder; the VAE frozen) on captions ``cap`` (dropped to the
+    unconditional one with probability ``caption_dropout``), then the UNet's EMA (warm-up by step ``k``)."""
+    bs, device = len(x), x.device
+    model.vae.eval()
+    with torch.no_grad():
+        post = model.vae.encode(x).latent_dist
+        z0 = (post.mean + post.std * torch.randn(post.mean.shape, generator=dgen).to(device)) * model.scaling
+    noise = torch.randn(z0.shape, generator=dgen).to(device)
+    t = torch.randint(0, c["train_timesteps"], (bs,), generator=dgen).to(device)
+    tmpl = torch.randint(ids.shape[0], (bs,), generator=dgen)
+    cap[torch.rand(bs, generator=dgen) < c["caption_dropout"]] = ids.shape[1] - 1
+    cond = model.text_encoder(ids[tmpl, cap].to(device))[0]
+    pred = model.unet(sched.add_noise(z0, noise, t), t, encoder_hidden_states=cond).sample
+    loss = F.mse_loss(pred, noise)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        decay = min(c["ema_decay"], (1 + k) / (10 + k))
+        for e, p in zip(model.ema.parameters(), model.unet.parameters()):
+            e.lerp_(p, 1 - decay)
+    return {"unet_mse": float(loss.detach())}
 
 
 def _without_steps(meta: dict) -> dict:
