@@ -37,12 +37,10 @@ import copy
 import json
 import math
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..data.base import is_colour
@@ -50,7 +48,7 @@ from ..errors import GenmixError
 from ..optim import adam
 from ..pretrained import T2I_METADATA as METADATA
 from ..pretrained import check_pretrained  # noqa: F401  (re-exported: this module's public API)
-from .tokenizer import words_of, write_tokenizer
+from .t2i_steps import caption_ids, unet_step, vae_step
 
 T2I_DEFAULTS = dict(
     image_size=32, steps=3000, vae_steps=600, batch_size=32, lr=2e-4, vae_lr=1e-3, kl_weight=1e-5,
@@ -190,7 +188,7 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
             raise GenmixError(f"{done}: {out} holds a model pretrained on another corpus or config; use a new --out")
         return stored  # cached: reused across experiments
     templates = bare_templates()
-    tok, ids, meta["tokenizer"] = caption_ids(captions, templates, c["max_length"])
+    tok, ids, meta["tokenizer"] = caption_ids(captions, templates, c["max_length"], EXTRA_WORDS)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(c["seed"])
         model = T2IModel(c, len(tok)).to(device)
@@ -276,59 +274,6 @@ def t2i_settings(config: dict | None) -> dict:
     if not 0 <= c["caption_dropout"] < 1:
         raise GenmixError(f"pretrain-t2i: caption_dropout must be in [0, 1), got {c['caption_dropout']}")
     return c
-
-
-def caption_ids(captions: list[str], templates: list[str], max_length: int):
-    """A tokenizer for the corpus' words, the token ids of every template x caption (templates, captions + 1, L;
-    the last caption is "", unconditional) and the tokenizer's fingerprint."""
-    import hashlib
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = write_tokenizer(Path(tmp) / "tokenizer", words_of(captions + templates) + EXTRA_WORDS, max_length)
-        fingerprint = hashlib.sha256(b"".join((Path(tmp) / "tokenizer" / f).read_bytes()
-                                              for f in ("vocab.json", "merges.txt"))).hexdigest()[:16]
-        ids = [tok([t.format(token=cap) for cap in captions] + [""], padding="max_length", max_length=max_length,
-                   truncation=True, return_tensors="pt").input_ids for t in templates]
-    return tok, torch.stack(ids), fingerprint
-
-
-def vae_step(model, x, opt, dgen, c) -> dict:
-    """One VAE step (the first ``vae_steps``): reconstruction + ``kl_weight`` x KL."""
-    model.vae.train()
-    post = model.vae.encode(x).latent_dist
-    z = post.mean + post.std * torch.randn(post.mean.shape, generator=dgen).to(x.device)
-    rec = model.vae.decode(z).sample
-    mse, kl = F.mse_loss(rec, x), post.kl().mean() / x[0].numel()
-    loss = mse + c["kl_weight"] * kl
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return {"vae_mse": float(mse.detach()), "vae_kl": float(kl.detach()), "vae_loss": float(loss.detach())}
-
-
-def unet_step(model, x, cap, ids, sched, opt, dgen, c, k: int) -> dict:
-    """One latent-diffusion step (UNet + text encoder; the VAE frozen) on captions ``cap`` (dropped to the
-    unconditional one with probability ``caption_dropout``), then the UNet's EMA (warm-up by step ``k``)."""
-    bs, device = len(x), x.device
-    model.vae.eval()
-    with torch.no_grad():
-        post = model.vae.encode(x).latent_dist
-        z0 = (post.mean + post.std * torch.randn(post.mean.shape, generator=dgen).to(device)) * model.scaling
-    noise = torch.randn(z0.shape, generator=dgen).to(device)
-    t = torch.randint(0, c["train_timesteps"], (bs,), generator=dgen).to(device)
-    tmpl = torch.randint(ids.shape[0], (bs,), generator=dgen)
-    cap[torch.rand(bs, generator=dgen) < c["caption_dropout"]] = ids.shape[1] - 1
-    cond = model.text_encoder(ids[tmpl, cap].to(device))[0]
-    pred = model.unet(sched.add_noise(z0, noise, t), t, encoder_hidden_states=cond).sample
-    loss = F.mse_loss(pred, noise)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    with torch.no_grad():
-        decay = min(c["ema_decay"], (1 + k) / (10 + k))
-        for e, p in zip(model.ema.parameters(), model.unet.parameters()):
-            e.lerp_(p, 1 - decay)
-    return {"unet_mse": float(loss.detach())}
 
 
 def _without_steps(meta: dict) -> dict:
