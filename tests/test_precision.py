@@ -148,8 +148,9 @@ def test_a_device_that_is_not_there_is_a_clear_error(monkeypatch, capsys, tmp_pa
     assert visible_gpus("auto") == [] and visible_gpus("cpu") == []
     with pytest.raises(GenmixError, match="no such CUDA device"):
         visible_gpus("cuda")
-    with pytest.raises(GenmixError, match="--device must be"):
-        visible_gpus("tpu")
+    for bad in ("tpu", "cuda:x", "cuda:-1", "cuda:"):
+        with pytest.raises(GenmixError, match="--device must be"):
+            visible_gpus(bad)
     from genmix.cli import main
 
     cfg = tmp_path / "c.yaml"

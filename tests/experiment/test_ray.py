@@ -98,3 +98,12 @@ def test_a_killed_ray_worker_is_retried_and_resumes_to_identical_files(cluster, 
     for f in ("model.safetensors", "metrics.json", "history.csv"):
         assert (exp / "units" / killed[0] / f).read_bytes() == (local / "units" / killed[0] / f).read_bytes()
 
+
+def test_a_gpu_index_or_missing_gpus_on_ray_is_a_clear_error(cluster, tmp_path):
+    from genmix.errors import GenmixError
+
+    _, cfg = cluster
+    for device, why in (("cuda:1", "the cluster assigns the GPUs"), ("cuda", "has no GPUs")):
+        with pytest.raises(GenmixError, match=why):
+            run_experiment(load_config(cfg), tmp_path / device, backend="ray", progress=False, device=device)
+        assert not (tmp_path / device).exists()

@@ -270,12 +270,12 @@ def visible_gpus(device: str) -> list[int]:
         n = 0
     if device == "auto":
         return list(range(n))
-    if device == "cuda" or device.startswith("cuda:"):
-        index = int(device.partition(":")[2] or -1)
-        if n == 0 or index >= n:
-            raise GenmixError(f"--device {device}: no such CUDA device here ({n} visible)")
-        return [index] if index >= 0 else list(range(n))
-    raise GenmixError(f"--device must be auto, cpu, cuda or cuda:N, not {device!r}")
+    index = device.partition(":")[2]
+    if device != "cuda" and not (device.startswith("cuda:") and index.isdigit()):
+        raise GenmixError(f"--device must be auto, cpu, cuda or cuda:N, not {device!r}")
+    if n == 0 or (index and int(index) >= n):
+        raise GenmixError(f"--device {device}: no such CUDA device here ({n} visible)")
+    return [int(index)] if index else list(range(n))
 
 
 def run_graph(units: list[dict], exp: Path, backend, execute: Callable, is_done: Callable, failed: Callable,

@@ -53,7 +53,9 @@ class RayBackend:
         if self.cpus > res.get("CPU", 0):
             raise GenmixError(f"--cpus-per-unit {self.cpus}: the Ray cluster has only {res.get('CPU', 0):g} CPUs")
         device = device or os.environ.get("GENMIX_DEVICE") or "auto"
-        if device != "auto" and device != "cpu" and res.get("GPU", 0) < 1:
+        if device not in ("auto", "cpu", "cuda"):
+            raise GenmixError(f"--device {device}: on Ray the cluster assigns the GPUs; use auto, cuda or cpu")
+        if device == "cuda" and res.get("GPU", 0) < 1:
             raise GenmixError(f"--device {device}: the Ray cluster has no GPUs")
         # a share of one GPU per unit (Ray's fractional GPUs); the unit sees it as cuda:0
         self.gpus = 1.0 / max(1, int(units_per_gpu)) if res.get("GPU", 0) >= 1 and device != "cpu" else 0

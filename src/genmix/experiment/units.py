@@ -109,8 +109,8 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
 
         data = unit["data"]
         ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
+        used = "fp32"
         try:
-            used = "fp32"
             execute_audit_unit(unit, ds, device, progress)
         except GenmixError as exc:
             write_failure(d, exc)
