@@ -8,7 +8,8 @@ the pool).
 A mapping row with ``select: val`` names candidate settings (``candidates: {alpha: [..], ratio: [..],
 balance: [..], epoch: [..]}``, each list optional) and ``fallback_baseline`` (default true: no
 augmentation is a candidate too); within each replicate the candidate with the best validation
-macro-F1 is reported in that row.
+macro-F1 is reported in that row. ``halving: {at: 0.25, keep: 1}`` trains the candidates a quarter of
+the way, keeps the best one on validation and finishes only that one (genmix.experiment.halving).
 
 ``budget``: ``equal`` (default; every row runs the real-only rows' number of optimizer steps) or
 ``per-epoch`` (epochs over each row's own training split). ``replicate``: ``classifier`` (default;
@@ -203,7 +204,7 @@ def _select_row(cfg: dict, row: dict) -> dict:
     fallback = row.get("fallback_baseline", True)
     if not isinstance(fallback, bool):
         raise GenmixError(f"{where}: fallback_baseline must be true or false")
-    base = {k: v for k, v in row.items() if k not in ("select", "candidates", "fallback_baseline", "name")}
+    base = {k: v for k, v in row.items() if k not in ("select", "candidates", "fallback_baseline", "name", "halving")}
     grid = [dict(zip(cands, combo)) for combo in itertools.product(*cands.values())] if cands else [{}]
     start = {"classifier": row["classifier"]} if row.get("classifier") else {}  # the fallback keeps the row's start
     settings = [{"augment": "none", **start}] if fallback else []
@@ -213,4 +214,7 @@ def _select_row(cfg: dict, row: dict) -> dict:
             raise GenmixError(f"{where}: genmix epoch must be 'pool' or 'real', not {s['epoch']!r}")
         if s not in settings:
             settings.append(s)
-    return {**row, "select": "val", "fallback_baseline": fallback, "candidates": cands, "candidate_settings": settings}
+    out = {**row, "select": "val", "fallback_baseline": fallback, "candidates": cands, "candidate_settings": settings}
+    if row.get("halving") is not None:  # successive halving (genmix.experiment.halving): the rung and how many go on
+        out["halving"] = {"at": 0.25, "keep": 1, **row["halving"]}
+    return out

@@ -215,7 +215,20 @@ class Planner:
                     self.units["clf"].append(unit)
                     if h is not None:
                         self.by_hash.setdefault(h, unit)
-        return [self.select_entry(row, seed) for seed in seeds for row in rows if row.get("select")]
+        entries = [(row, self.select_entry(row, seed)) for seed in seeds for row in rows if row.get("select")]
+        from .halving import add_halving
+
+        own = {u["id"] for u in self.units["clf"] if u.get("candidate")}
+        for row, entry in entries:
+            if row.get("halving"):
+                add_halving(self.units, entry, row["halving"], own, self.exp_dir)
+        by_id = {u["id"]: u for u in self.units["clf"]}
+        for _row, entry in entries:  # a candidate that a row without halving needs runs in full
+            if "halving" not in entry:
+                for c in entry["candidates"]:
+                    if c.get("unit") and by_id[c["unit"]].get("decisions"):
+                        by_id[c["unit"]]["required"] = True
+        return [entry for _, entry in entries]
 
     def select_entry(self, row: dict, seed: int) -> dict:
         entry = {"row": row["name"], "seed": seed, "generator": row.get("generator"), "candidates": []}

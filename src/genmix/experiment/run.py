@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GenmixError
+from .halving import rung_score, stopped
 from .planner import plan
 from .selection import best_validation, choose_on_validation
 from .units import cached_dataset, execute_unit, failure, is_done
@@ -145,7 +146,8 @@ def selected_row(sel: dict, by_id: dict) -> tuple[dict, list[dict]]:
     if missing or why_not:
         row = {**base, "status": "not run", "reason": f"a candidate could not run: {missing[0]['reason'] if missing else why_not[0]}"}
     else:
-        chosen = choose_on_validation(cands)
+        # successive halving: the candidates it stopped at their rung are not chosen from
+        chosen = choose_on_validation([c for c in cands if not stopped(c["dir"])])
         if chosen is None:
             row = {**base, "status": "pending", "reason": "not every candidate has finished"}
         else:
@@ -154,12 +156,18 @@ def selected_row(sel: dict, by_id: dict) -> tuple[dict, list[dict]]:
             base.update(augment=st["augment"], ratio=st.get("ratio", ""), alpha=st.get("alpha", ""), unit=u["id"])
             row = {**result_row({**u, "status": "planned"}, base), "chosen": chosen["label"]}
     cand_rows = []
+    h = sel.get("halving")
     for c in sel["candidates"]:
         v = best_validation(by_id[c["unit"]]["dir"]) if c.get("unit") else None
-        cand_rows.append({"row": sel["row"], "seed": sel["seed"], "candidate": c["label"],
-                          "unit": c.get("unit") or "", "val_f1_macro": "" if v is None else v["f1_macro"],
-                          "val_loss": "" if v is None else v["loss"],
-                          "chosen": int(chosen is not None and c["label"] == chosen["label"])})
+        r = {"row": sel["row"], "seed": sel["seed"], "candidate": c["label"], "unit": c.get("unit") or "",
+             "val_f1_macro": "" if v is None else v["f1_macro"], "val_loss": "" if v is None else v["loss"],
+             "chosen": int(chosen is not None and c["label"] == chosen["label"])}
+        if h and c.get("unit"):  # its score at the rung and whether it went on
+            u = by_id[c["unit"]]
+            rs = rung_score(Path(u["dir"]).parent / u["rung"] if u.get("rung") else u["dir"], h["validations"])
+            r.update(rung=f"{h['validations']}/{h['of']}", rung_val_f1_macro="" if rs is None else rs[0],
+                     stopped_at_rung=int(stopped(u["dir"]) is not None))
+        cand_rows.append(r)
     return row, cand_rows
 
 
@@ -180,7 +188,8 @@ def write_timings(path: Path, units: dict) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["unit", "kind", "wall_s"])
-        for u in [*units["gen"].values(), *units["synth"].values(), *units["clf"], *units.get("audit", {}).values()]:
+        for u in [*units["gen"].values(), *units["synth"].values(), *units["clf"], *units.get("halving", []),
+                  *units.get("audit", {}).values()]:
             wf = Path(u.get("dir", "/nonexistent")) / "wall.json"
             if wf.is_file():
                 w.writerow([u["id"], u["kind"], round(json.loads(wf.read_text())["wall_s"], 1)])

@@ -165,6 +165,12 @@ class Candidates(Strict):
     epoch: Annotated[list[Epoch], Field(min_length=1)] = Field(None)
 
 
+class Halving(Strict):
+    """``halving:`` of a ``select: val`` row: successive halving of its candidates (genmix.experiment.halving)."""
+    at: Annotated[float, Field(gt=0, lt=1)] = 0.25  # the rung: this fraction of the row's validations
+    keep: PositiveInt = 1  # candidates that go on to the full budget from the rung
+
+
 class RowSpec(Strict):
     """A row given as a mapping."""
     name: str = Field(None)
@@ -178,6 +184,7 @@ class RowSpec(Strict):
     select: Literal["val"] = Field(None)
     candidates: Candidates = Field(None)
     fallback_baseline: bool = True
+    halving: Halving = Field(None)
     classifier: ClassifierSettings = Field(None)  # this row's classifier start/settings over the top-level ones
 
     @model_validator(mode="after")
@@ -188,6 +195,8 @@ class RowSpec(Strict):
             raise ValueError(f"'generator' applies to synthetic and genmix rows, not '{self.augment}'")
         if "candidates" in self.model_fields_set and "select" not in self.model_fields_set:
             raise ValueError("'candidates' needs 'select: val'")
+        if "halving" in self.model_fields_set and "select" not in self.model_fields_set:
+            raise ValueError("'halving' needs 'select: val'")
         return self
 
 

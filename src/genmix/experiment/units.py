@@ -53,6 +53,14 @@ def is_done(unit) -> bool:
         from ..audit.experiment import audit_unit_done
 
         return audit_unit_done(unit)
+    if unit["kind"] == "rung":
+        return (d / "rung.json").is_file()
+    if unit["kind"] == "halving":
+        return (d / "decision.json").is_file()
+    if (d / "STOPPED.json").is_file():  # stopped by successive halving: done while the same decision gates it
+        from .halving import stopped_by
+
+        return stopped_by(unit) is not None
     return (d / "metrics.json").is_file()
 
 
@@ -71,7 +79,8 @@ def finish(work: Path, d: Path):
 
 
 def execute_unit(unit: dict, threads: int | None = None, progress: bool = False) -> dict:
-    """Run one unit in this process (the worker entry point)."""
+    """Run one unit in this process (the worker entry point); its wall time, torch threads, device and
+    precision go to ``wall.json`` (added to an earlier attempt's)."""
     import torch
 
     from ..device import choose_device
@@ -81,59 +90,14 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         torch.set_num_threads(threads)
     device = choose_device(os.environ.get("GENMIX_DEVICE"))
     prec = Precision(os.environ.get("GENMIX_PRECISION"), device)
-    used = prec.name  # what the unit's steps ran in (recorded beside its wall time)
     t0 = time.perf_counter()
     d = Path(unit["dir"])
     if (d / "FAILED.json").is_file() and retry_wanted(d):  # a missing model that may be there now: start afresh
         import shutil
 
         shutil.rmtree(d)
-    # generator and classifier units are written into <dir>.partial and renamed when finished
-    # (a killed unit resumes from its .partial); an unfinished <dir> of an older genmix resumes in place
-    work = d if d.is_dir() else d.with_name(d.name + ".partial")
-    if unit["kind"] == "gen":
-        from ..generate.fit import train_generator
-
-        data = unit["data"]
-        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-        from ..generate import generator_class
-
-        used = prec.for_generators().name if generator_class(unit["generator"]).mixed_precision else "fp32"
-        try:
-            train_generator(ds, unit["generator"], unit["config"], work, device, progress=progress, precision=prec)
-        except GenmixError as exc:
-            write_failure(work, exc)
-        finish(work, d)
-    elif unit["kind"].startswith("audit"):  # written in place: an audit is recomputed whole when unfinished
-        from ..audit.experiment import execute_audit_unit
-
-        data = unit["data"]
-        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-        used = "fp32"
-        try:
-            execute_audit_unit(unit, ds, device, progress)
-        except GenmixError as exc:
-            write_failure(d, exc)
-    elif unit["kind"] == "synth":
-        from ..generate.synthesize import synthesize
-
-        used = "fp32"
-        try:
-            synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
-                       device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
-        except GenmixError as exc:
-            write_failure(d, exc)
-    else:
-        from ..classify.train import TrainConfig, train_classifier
-
-        data = unit["data"]
-        ds = cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
-        try:
-            train_classifier(ds, TrainConfig.from_dict(unit["train_config"]), work, device, progress=progress,
-                             precision=prec)
-        except GenmixError as exc:  # e.g. training diverged: reported as not run, the rest of the grid goes on
-            write_failure(work, exc)
-        finish(work, d)
+    kind = "audit" if unit["kind"].startswith("audit") else unit["kind"]
+    used = RUNNERS[kind](unit, d, device, prec, progress)
     wall = time.perf_counter() - t0
     wf = d / "wall.json"
     prev = json.loads(wf.read_text())["wall_s"] if wf.is_file() else 0.0
@@ -141,6 +105,90 @@ def execute_unit(unit: dict, threads: int | None = None, progress: bool = False)
         wf.write_text(json.dumps({"wall_s": prev + wall, "threads": torch.get_num_threads(), "device": str(device),
                                   "precision": used}))
     return {"id": unit["id"], "wall_s": wall}
+
+
+def work_dir(d: Path) -> Path:
+    """Generator and classifier units are written into ``<dir>.partial`` and renamed when finished (a killed
+    unit resumes from its .partial); an unfinished ``<dir>`` of an older genmix resumes in place."""
+    return d if d.is_dir() else d.with_name(d.name + ".partial")
+
+
+def unit_data(unit: dict):
+    data = unit["data"]
+    return cached_dataset(data["spec"], data["root"], data["size"], data["channels"])
+
+
+def run_generator(unit, d, device, prec, progress) -> str:
+    from ..generate import generator_class
+    from ..generate.fit import train_generator
+
+    work = work_dir(d)
+    try:
+        train_generator(unit_data(unit), unit["generator"], unit["config"], work, device, progress=progress,
+                        precision=prec)
+    except GenmixError as exc:
+        write_failure(work, exc)
+    finish(work, d)
+    return prec.for_generators().name if generator_class(unit["generator"]).mixed_precision else "fp32"
+
+
+def run_audit(unit, d, device, prec, progress) -> str:  # written in place: recomputed whole when unfinished
+    from ..audit.experiment import execute_audit_unit
+
+    try:
+        execute_audit_unit(unit, unit_data(unit), device, progress)
+    except GenmixError as exc:
+        write_failure(d, exc)
+    return "fp32"
+
+
+def run_synthesis(unit, d, device, prec, progress) -> str:
+    from ..generate.synthesize import synthesize
+
+    try:
+        synthesize(unit["gen_dir"], d, ratio=unit["ratio"], balance=unit["balance"], seed=unit["seed"],
+                   device=device, progress=progress, sample_kwargs=unit.get("sample") or None)
+    except GenmixError as exc:
+        write_failure(d, exc)
+    return "fp32"
+
+
+def run_classifier(unit, d, device, prec, progress, stop_after: int | None = None) -> str:
+    """A classifier run; a candidate gated by successive halving resumes from its rung when promoted and
+    writes STOPPED.json when not (genmix.experiment.halving)."""
+    from ..classify.train import TrainConfig, train_classifier
+
+    if stop_after is None:
+        from .halving import gate
+
+        if gate(unit, d) == "stopped":
+            return prec.name
+    work = work_dir(d)
+    try:
+        train_classifier(unit_data(unit), TrainConfig.from_dict(unit["train_config"]), work, device,
+                         progress=progress, precision=prec, stop_after=stop_after)
+    except GenmixError as exc:  # e.g. training diverged: reported as not run, the rest of the grid goes on
+        write_failure(work, exc)
+    if stop_after is not None and not (work / "FAILED.json").is_file():
+        (work / "rung.json").write_text(json.dumps({"validations": stop_after}))
+    finish(work, d)
+    return prec.name
+
+
+def run_rung(unit, d, device, prec, progress) -> str:
+    """A candidate's first ``stop_after`` validations, its resume checkpoint kept (genmix.experiment.halving)."""
+    return run_classifier(unit, d, device, prec, progress, stop_after=unit["stop_after"])
+
+
+def run_decision(unit, d, device, prec, progress) -> str:
+    from .halving import decide
+
+    decide(unit)
+    return "fp32"
+
+
+RUNNERS = {"gen": run_generator, "audit": run_audit, "synth": run_synthesis, "clf": run_classifier,
+           "rung": run_rung, "halving": run_decision}
 
 
 def failure(unit) -> str | None:
