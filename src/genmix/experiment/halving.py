@@ -22,7 +22,6 @@ import math
 from pathlib import Path
 
 from ..checkpoint import config_hash
-from .units import slug
 
 
 def rung_validations(train_config: dict, at: float) -> tuple[int, int]:
@@ -61,7 +60,10 @@ def add_halving(units: dict, entry: dict, halving: dict, own: set[str], exp_dir:
             group.append(known[rid])
         u["rung"] = rid
         ranked.append({"unit": uid, "dir": known[rid]["dir"], "rung": rid})
-    did = f"halving-{slug(entry['row'])}-s{entry['seed']}-" + config_hash({"c": cands, "r": rung, "k": halving["keep"]})
+    import re
+
+    row = re.sub(r"[^A-Za-z0-9]+", "-", entry["row"]).strip("-").lower()
+    did = f"halving-{row}-s{entry['seed']}-" + config_hash({"c": cands, "r": rung, "k": halving["keep"]})
     if did not in known:
         group.append({"kind": "halving", "id": did, "rung_units": [r["rung"] for r in ranked if r.get("rung")],
                       "waits_for": [r["unit"] for r in ranked if not r.get("rung")], "candidates": ranked,
