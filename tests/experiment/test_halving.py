@@ -84,6 +84,8 @@ def test_halving_continues_the_rung_winner_bit_identically_and_stops_the_rest(ru
             b = json.loads((full_dir[uid] / "metrics.json").read_text())
             assert a == b
             assert (d / "history.csv").read_text() == (full_dir[uid] / "history.csv").read_text()
+            # ...because it went on from its rung's checkpoint, not from the start
+            assert json.loads((d / "resumed_from.json").read_text()) == {"rung": f"rung2-{uid}", "validations": 2}
         else:
             assert (d / "STOPPED.json").is_file() and not (d / "metrics.json").exists()
     # the row chooses, on full-budget validation, among the candidates trained in full
@@ -118,6 +120,8 @@ def test_turning_halving_off_finishes_the_stopped_candidates_from_their_rungs(ru
     stopped = [u for u in json.loads((half / "plan.json").read_text())["units"]["clf"]
                if (half / "units" / u["id"] / "STOPPED.json").is_file()]
     assert sorted(executed) == sorted(u["id"] for u in stopped) and stopped
+    for u in stopped:  # each finished from where its rung stopped
+        assert json.loads((again / "units" / u["id"] / "resumed_from.json").read_text())["validations"] == 2
     # every result, the selected row's included, is the one of the run that never halved
     assert (again / "results.csv").read_text() == (full / "results.csv").read_text()
     assert (again / "candidates.csv").read_text() == (full / "candidates.csv").read_text()

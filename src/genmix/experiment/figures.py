@@ -18,13 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import column_labels
-
-
-def slug(s):
-    from .units import slug
-
-    return slug(s)
+from .labels import column_labels, slug
 
 
 def forest(table: list[dict], path: Path) -> Path | None:

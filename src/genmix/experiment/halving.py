@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 
 from ..checkpoint import config_hash
+from .labels import slug
 
 
 def rung_validations(train_config: dict, at: float) -> tuple[int, int]:
@@ -60,10 +61,7 @@ def add_halving(units: dict, entry: dict, halving: dict, own: set[str], exp_dir:
             group.append(known[rid])
         u["rung"] = rid
         ranked.append({"unit": uid, "dir": known[rid]["dir"], "rung": rid})
-    import re
-
-    row = re.sub(r"[^A-Za-z0-9]+", "-", entry["row"]).strip("-").lower()
-    did = f"halving-{row}-s{entry['seed']}-" + config_hash({"c": cands, "r": rung, "k": halving["keep"]})
+    did = f"halving-{slug(entry['row'])}-s{entry['seed']}-" + config_hash({"c": cands, "r": rung, "k": halving["keep"]})
     if did not in known:
         group.append({"kind": "halving", "id": did, "rung_units": [r["rung"] for r in ranked if r.get("rung")],
                       "waits_for": [r["unit"] for r in ranked if not r.get("rung")], "candidates": ranked,
@@ -157,4 +155,6 @@ def gate(unit: dict, d: Path) -> str:
         if rungs:  # the furthest rung
             best = max(rungs, key=lambda p: json.loads((p / "rung.json").read_text())["validations"])
             shutil.copytree(best, work, ignore=shutil.ignore_patterns("wall.json", "rung.json"))
+            (work / "resumed_from.json").write_text(json.dumps({"rung": best.name, **json.loads(
+                (best / "rung.json").read_text())}))  # where this run's first validations were trained
     return "train"

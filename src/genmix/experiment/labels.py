@@ -1,4 +1,4 @@
-"""Class names as table columns and figure labels."""
+"""Class names as table columns and figure labels; row names as file and unit names."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ def column_labels(classes) -> list[str]:
     """column_label of every class, or the full names when shortening would make two columns alike."""
     labels = [column_label(c) for c in classes]
     return labels if len(set(labels)) == len(labels) else list(classes)
+
+
+def slug(s: str) -> str:
+    """A row name as part of a file or unit name: 'GenMix (DCGAN, selected)' -> 'genmix-dcgan-selected'."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()

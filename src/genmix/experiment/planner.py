@@ -12,8 +12,9 @@ from pathlib import Path
 
 from ..checkpoint import config_hash, model_fingerprint
 from .config import expand_rows
+from .labels import slug
 from .selection import candidate_label
-from .units import cached_dataset, data_fingerprint, slug
+from .units import cached_dataset, data_fingerprint
 
 
 def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:

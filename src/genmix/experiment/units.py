@@ -35,12 +35,6 @@ def data_fingerprint(ds) -> str:
     return h.hexdigest()[:16]
 
 
-def slug(s):
-    import re
-
-    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()
-
-
 def is_done(unit) -> bool:
     d = Path(unit["dir"])
     if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run,

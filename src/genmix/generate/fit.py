@@ -89,17 +89,21 @@ class GeneratorFit:
         self.ckpt.unlink(missing_ok=True)
         return self.model
 
-    def load_finished(self):
-        stored = load_state(self.final)
+    def check(self, stored: dict, error: str) -> dict:
+        """``stored`` (a saved state) when it was written for this config and dataset; else GenmixError(error)."""
         if not _same(stored["meta"]["config"], self.config) or stored["meta"]["dataset"] != self.ds.spec:
-            raise GenmixError(f"{self.final}: {self.out} holds a generator trained with another config; use a new --out")
+            raise GenmixError(error)
+        return stored
+
+    def load_finished(self):
+        stored = self.check(load_state(self.final), f"{self.final}: {self.out} holds a generator trained with another "
+                            "config; use a new --out")
         self.model.load_state_dict(stored["model"])
         return self.model
 
     def resume(self):
-        st = load_state(self.ckpt)
-        if not _same(st["meta"]["config"], self.config) or st["meta"]["dataset"] != self.ds.spec:
-            raise GenmixError(f"{self.ckpt}: checkpoint was written with another config or dataset; use a new --out")
+        st = self.check(load_state(self.ckpt), f"{self.ckpt}: checkpoint was written with another config or dataset; "
+                        "use a new --out")
         self.model.load_state_dict(st["model"])
         for k, o in self.opts.items():
             o.load_state_dict(st["optim"][k])
