@@ -149,3 +149,24 @@ def test_a_rebuilt_backbone_file_gives_new_classifier_units(tmp_path):
     save_backbone(path, create_model("resnet18", 5, 3, 16),
                   {"model": "resnet18", "channels": 3, "image_size": 16, "corpus": ["medmnist:pneumoniamnist"]})
     assert len(ids()) == 1 and ids() != first
+
+
+def test_keep_best_writes_the_epoch_held_out_images_rank_first(tmp_path):
+    """keep="best": the file holds the weights of the epoch with the best held-out corpus accuracy (the
+    epochs chosen on held-out corpus images), and its config says which; keep="last" the final epoch's."""
+    from genmix.checkpoint import load_state
+    from genmix.pretrain.classifier import accuracy, load_corpus, pretrain_classifier
+
+    kw = dict(model="smallcnn", epochs=4, image_size=16, batch_size=16, lr=3e-2, progress=False)
+    best = pretrain_classifier(["simulated:fll"], tmp_path / "best.safetensors", keep="best", **kw)
+    last = pretrain_classifier(["simulated:fll"], tmp_path / "last.safetensors", **kw)
+    accs = [h["val_acc"] for h in best["history"]]
+    assert [h["val_acc"] for h in last["history"]] == accs  # the same training either way
+    assert best["chosen_epoch"] == accs.index(max(accs)) + 1 and best["chosen_val_acc"] == max(accs)
+    assert best["chosen_epoch"] != 4  # in this setting the best epoch is not the last: the files differ
+    assert last["chosen_epoch"] == 4 and last["keep"] == "last"
+    val = load_corpus(["simulated:fll"], None, 16)["val"]
+    for cfg, name in ((best, "best"), (last, "last")):
+        net = create_model("smallcnn", len(cfg["class_names"]), 3, 16)
+        net.load_state_dict(load_state(tmp_path / f"{name}.safetensors")["model"])
+        assert accuracy(net, val, "cpu") == pytest.approx(cfg["chosen_val_acc"], abs=1e-5)

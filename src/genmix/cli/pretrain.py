@@ -15,9 +15,9 @@ def cmd_pretrain_classifier(args):
                               epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
                               lr=args.lr, seed=args.seed, data_root=args.data_root,
                               device=choose_device(args.device), max_per_dataset=args.max_per_dataset,
-                              progress=not args.quiet)
+                              keep=args.keep, progress=not args.quiet)
     print(json.dumps({k: cfg[k] for k in ("model", "corpus", "dropped", "epochs", "final_train_loss",
-                                          "final_val_acc")}))
+                                          "final_val_acc", "chosen_epoch", "chosen_val_acc")}))
 
 
 def cmd_pretrain_ddpm(args):
@@ -59,6 +59,8 @@ def add_commands(sub):
     q.add_argument("--batch-size", type=POS_INT, default=128)
     q.add_argument("--lr", type=POS_FLOAT, default=1e-3)
     q.add_argument("--max-per-dataset", type=POS_INT, help="cap each dataset's training images (seeded draw)")
+    q.add_argument("--keep", choices=["last", "best"], default="last",
+                   help="write the last epoch, or the epoch with the best held-out corpus accuracy")
     q.add_argument("--seed", type=NONNEG_INT, default=0)
     q.add_argument("--data-root", default=None)
     q.add_argument("--device", default=None)

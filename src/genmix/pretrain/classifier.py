@@ -5,7 +5,8 @@ The corpus is the union of several labelled datasets: every image converted to 3
 replicated) and one size, each dataset's labels offset into one label space (class
 ``"<spec>/<name>"``). A torchvision ``resnet18`` or ``vgg16`` (genmix's ``Classifier``) is trained
 with cross-entropy, Adam and a cosine schedule; held-out corpus images (the datasets' own
-validation splits) measure it. The file is a genmix checkpoint (safetensors): the state_dict and a
+validation splits) measure it after every epoch, and ``keep="best"`` writes the epoch they rank first
+(the number of epochs chosen on held-out corpus images, never on the target). The file is a genmix checkpoint (safetensors): the state_dict and a
 config (kind, model, channels, image size, corpus, exclusions, epochs, final loss/accuracy) in
 its metadata. ``train-classifier --pretrained FILE`` loads the backbone (models.py) and
 ``corpus.check_disjoint`` refuses it for data that shares a source with its corpus.
@@ -72,8 +73,9 @@ def resolve_corpus(specs: list[str], exclude: list[str]) -> tuple[list[str], lis
 def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude: list[str] = (),
                         epochs: int = 5, image_size: int = 28, batch_size: int = 128, lr: float = 1e-3,
                         seed: int = 0, data_root=None, device="cpu", max_per_dataset: int | None = None,
-                        progress: bool = True) -> dict:
-    """Train a backbone on the corpus and write it to ``out`` (.safetensors). Returns its config."""
+                        keep: str = "last", progress: bool = True) -> dict:
+    """Train a backbone on the corpus and write it to ``out`` (.safetensors). Returns its config.
+    ``keep``: "last" writes the final epoch's weights, "best" those of the epoch with the best held-out accuracy."""
     from ..classify.models import create_model
 
     if model not in MODELS:
@@ -81,6 +83,8 @@ def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude:
     out = Path(out)
     if out.suffix != ".safetensors":
         raise GenmixError(f"{out}: the backbone file must end in .safetensors")
+    if keep not in ("last", "best"):
+        raise GenmixError(f"pretrain-classifier: keep must be 'last' or 'best', not {keep!r}")
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise GenmixError("pretrain-classifier: epochs and batch size must be >= 1, lr > 0")
     kept, dropped = resolve_corpus(list(specs), list(exclude))
@@ -94,7 +98,7 @@ def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude:
     total = epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     g = torch.Generator().manual_seed(seed + 1)
-    history = []
+    history, best = [], None
     t0 = time.perf_counter()
     for epoch in range(epochs):
         net.train()
@@ -115,16 +119,23 @@ def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude:
             cnt += len(y)
             correct += int((logits.argmax(1) == y).sum())
         val_acc = accuracy(net, ds["val"], device)
+        if best is None or val_acc > best[1]:
+            best = (epoch + 1, val_acc, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+                    if keep == "best" else None)
         history.append({"epoch": epoch + 1, "train_loss": round(tot / cnt, 5), "train_acc": round(correct / cnt, 5),
                         "val_acc": round(val_acc, 5)})
         if progress:
             print(f"epoch {epoch + 1}/{epochs} train_loss {tot / cnt:.4f} train_acc {correct / cnt:.4f} "
                   f"val_acc {val_acc:.4f} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+    chosen = best[0] if keep == "best" else epochs
+    if keep == "best":
+        net.load_state_dict(best[2])
     config = {"kind": KIND, "model": model, "channels": 3, "image_size": image_size, "corpus": kept,
               "excluded_targets": list(exclude), "dropped": dropped, "class_names": ds.class_names,
               "train_images": n, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
               "max_per_dataset": max_per_dataset, "final_train_loss": history[-1]["train_loss"],
               "final_train_acc": history[-1]["train_acc"], "final_val_acc": history[-1]["val_acc"],
+              "keep": keep, "chosen_epoch": chosen, "chosen_val_acc": history[chosen - 1]["val_acc"],
               "history": history, "wall_s": round(time.perf_counter() - t0, 1)}
     save_backbone(out, net, config)
     return config
