@@ -155,19 +155,7 @@ class Trainer:
             return json.loads((self.out / "metrics.json").read_text())  # finished: nothing to redo
         self._build()
         ckpt = self.out / "checkpoint.safetensors"
-        # epoch: validations so far; step: optimizer steps; order/pos: the pass in progress
-        state = {"epoch": 0, "step": 0, "images_seen": 0, "order": None, "pos": 0, "best": None, "bad": 0,
-                 "history": [], "best_model": None}
-        if ckpt.is_file():
-            saved = load_state(ckpt)
-            if not same_config(saved["config"], cfg):
-                raise GenmixError(f"{ckpt}: checkpoint was written with another config; use a new --out")
-            self.model.load_state_dict(saved["model"])
-            self.opt.load_state_dict(saved["optim"])
-            self.sched.load_state_dict(saved["sched"])
-            set_rng_state(self.gen, saved["rng"])
-            self.prec.load_state_dict(saved.get("scaler") or {})
-            state = {k: saved.get(k, v) for k, v in state.items()}
+        state = self._resume(ckpt)
         self.out.mkdir(parents=True, exist_ok=True)
         _write_yaml(self.out / "config.yaml", {**asdict(cfg), "dataset": ds.describe()})
         from ..data import write_split_manifest
@@ -183,42 +171,72 @@ class Trainer:
                 return {}
             n_steps = min(self.eval_every, self.max_steps - state["step"])
             train_loss = self._steps(tqdm, state, n_steps)
-            val_loss, vm = _val_pass(self.model, ds["val"], self.device, ds.class_names)
-            state["epoch"] += 1
-            epoch = state["epoch"]
-            score = (vm["f1_macro"], -val_loss) if cfg.monitor == "f1_macro" else (-val_loss, vm["f1_macro"])
-            improved = state["best"] is None or tuple(score) > tuple(state["best"])
-            if improved:
-                state["best"], state["bad"] = list(score), 0
-                state["best_model"] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            else:
-                state["bad"] += 1
-            state["history"].append({"epoch": epoch, "step": state["step"], "train_loss": train_loss,
-                                     "val_loss": val_loss, "val_accuracy": vm["accuracy"],
-                                     "val_f1_macro": vm["f1_macro"], "best": int(improved)})
-            stopping = stop_after is not None and epoch >= stop_after
+            improved = self._validate(state, train_loss)
+            stopping = stop_after is not None and state["epoch"] >= stop_after
             if stopping or time.monotonic() - saved_at >= self.checkpoint_every_s:
                 save_state(ckpt, {**state, "config": asdict(cfg), "model": self.model.state_dict(),
                                   "optim": self.opt.state_dict(), "sched": self.sched.state_dict(),
                                   "rng": rng_state(self.gen), "scaler": self.prec.state_dict()})
                 saved_at = time.monotonic()
             _write_history(self.out / "history.csv", state["history"])
-            if tb is not None:
-                h = state["history"][-1]
-                for tag, key in (("train/loss", "train_loss"), ("val/loss", "val_loss"),
-                                 ("val/accuracy", "val_accuracy"), ("val/f1_macro", "val_f1_macro")):
-                    tb.add_scalar(tag, h[key], epoch)
-                tb.add_scalar("train/lr", self.opt.param_groups[0]["lr"], epoch)
-                tb.flush()
-            if self.progress:
-                print(f"validation {epoch} (step {state['step']}/{self.max_steps}) train_loss {train_loss:.4f} "
-                      f"val_loss {val_loss:.4f} val_f1 {vm['f1_macro']:.4f}{' *' if improved else ''}",
-                      file=sys.stderr)
+            self._log(tb, state["history"][-1], improved)
         if tb is not None:
             tb.close()
+        metrics = self._finish(state)
+        ckpt.unlink(missing_ok=True)  # finished: the best model is in model.safetensors
+        return metrics
+
+    def _resume(self, ckpt) -> dict:
+        """The loop's state: fresh, or the resume checkpoint's (model, optimizer, schedule, RNG restored)."""
+        # epoch: validations so far; step: optimizer steps; order/pos: the pass in progress
+        state = {"epoch": 0, "step": 0, "images_seen": 0, "order": None, "pos": 0, "best": None, "bad": 0,
+                 "history": [], "best_model": None}
+        if not ckpt.is_file():
+            return state
+        saved = load_state(ckpt)
+        if not same_config(saved["config"], self.cfg):
+            raise GenmixError(f"{ckpt}: checkpoint was written with another config; use a new --out")
+        self.model.load_state_dict(saved["model"])
+        self.opt.load_state_dict(saved["optim"])
+        self.sched.load_state_dict(saved["sched"])
+        set_rng_state(self.gen, saved["rng"])
+        self.prec.load_state_dict(saved.get("scaler") or {})
+        return {k: saved.get(k, v) for k, v in state.items()}
+
+    def _validate(self, state: dict, train_loss: float) -> bool:
+        """One validation: the history row, the best model so far and the patience count. True if it improved."""
+        val_loss, vm = _val_pass(self.model, self.ds["val"], self.device, self.ds.class_names)
+        state["epoch"] += 1
+        score = (vm["f1_macro"], -val_loss) if self.cfg.monitor == "f1_macro" else (-val_loss, vm["f1_macro"])
+        improved = state["best"] is None or tuple(score) > tuple(state["best"])
+        if improved:
+            state["best"], state["bad"] = list(score), 0
+            state["best_model"] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            state["bad"] += 1
+        state["history"].append({"epoch": state["epoch"], "step": state["step"], "train_loss": train_loss,
+                                 "val_loss": val_loss, "val_accuracy": vm["accuracy"],
+                                 "val_f1_macro": vm["f1_macro"], "best": int(improved)})
+        return improved
+
+    def _log(self, tb, h: dict, improved: bool) -> None:
+        """A validation's numbers to TensorBoard (when on) and the progress line (when shown)."""
+        if tb is not None:
+            for tag, key in (("train/loss", "train_loss"), ("val/loss", "val_loss"),
+                             ("val/accuracy", "val_accuracy"), ("val/f1_macro", "val_f1_macro")):
+                tb.add_scalar(tag, h[key], h["epoch"])
+            tb.add_scalar("train/lr", self.opt.param_groups[0]["lr"], h["epoch"])
+            tb.flush()
+        if self.progress:
+            print(f"validation {h['epoch']} (step {h['step']}/{self.max_steps}) train_loss {h['train_loss']:.4f} "
+                  f"val_loss {h['val_loss']:.4f} val_f1 {h['val_f1_macro']:.4f}{' *' if improved else ''}",
+                  file=sys.stderr)
+
+    def _finish(self, state: dict) -> dict:
+        """The best model written and evaluated on the test split; metrics.json with the run's bookkeeping."""
         self.model.load_state_dict(state["best_model"])
-        save_model(self.out / "model.safetensors", self.model, cfg, ds)
-        metrics = evaluate_model(self.model, ds, "test", self.device, self.out)
+        save_model(self.out / "model.safetensors", self.model, self.cfg, self.ds)
+        metrics = evaluate_model(self.model, self.ds, "test", self.device, self.out)
         best = [h for h in state["history"] if h["best"]][-1]
         metrics["epochs_run"] = state["epoch"]  # validations made (one per pass unless max_steps is set)
         metrics["best_epoch"] = best["epoch"]
@@ -231,7 +249,6 @@ class Trainer:
         metrics["best_val"] = {"f1_macro": best["val_f1_macro"], "loss": best["val_loss"],
                                "accuracy": best["val_accuracy"]}
         (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        ckpt.unlink(missing_ok=True)  # finished: the best model is in model.safetensors
         return metrics
 
     def _steps(self, tqdm, state, n_steps: int) -> float:

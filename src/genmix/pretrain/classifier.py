@@ -78,15 +78,8 @@ def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude:
     ``keep``: "last" writes the final epoch's weights, "best" those of the epoch with the best held-out accuracy."""
     from ..classify.models import create_model
 
-    if model not in MODELS:
-        raise GenmixError(f"pretrain-classifier: model must be one of {', '.join(MODELS)}, not {model!r}")
     out = Path(out)
-    if out.suffix != ".safetensors":
-        raise GenmixError(f"{out}: the backbone file must end in .safetensors")
-    if keep not in ("last", "best"):
-        raise GenmixError(f"pretrain-classifier: keep must be 'last' or 'best', not {keep!r}")
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise GenmixError("pretrain-classifier: epochs and batch size must be >= 1, lr > 0")
+    check_settings(model, out, keep, epochs, batch_size, lr)
     kept, dropped = resolve_corpus(list(specs), list(exclude))
     ds = load_corpus(kept, data_root, image_size, 3, max_per_dataset, seed)
     torch.manual_seed(seed)
@@ -101,31 +94,16 @@ def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude:
     history, best = [], None
     t0 = time.perf_counter()
     for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(n, generator=g)
-        tot, cnt, correct = 0.0, 0, 0
-        for i in range(steps_per_epoch):
-            x, y = train.batch(order[i * batch_size:(i + 1) * batch_size])
-            x, y = x.to(device), y.to(device)
-            logits = net(x)
-            loss = F.cross_entropy(logits, y)
-            if not torch.isfinite(loss):
-                raise GenmixError(f"pretrain-classifier diverged (loss {loss.item()}) in epoch {epoch + 1}; lower --lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot += float(loss.detach()) * len(y)
-            cnt += len(y)
-            correct += int((logits.argmax(1) == y).sum())
+        order = torch.randperm(n, generator=g)[:steps_per_epoch * batch_size]  # the ragged last batch dropped
+        train_loss, train_acc = train_epoch(net, opt, sched, train, order.split(batch_size), device, epoch)
         val_acc = accuracy(net, ds["val"], device)
         if best is None or val_acc > best[1]:
             best = (epoch + 1, val_acc, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
                     if keep == "best" else None)
-        history.append({"epoch": epoch + 1, "train_loss": round(tot / cnt, 5), "train_acc": round(correct / cnt, 5),
+        history.append({"epoch": epoch + 1, "train_loss": round(train_loss, 5), "train_acc": round(train_acc, 5),
                         "val_acc": round(val_acc, 5)})
         if progress:
-            print(f"epoch {epoch + 1}/{epochs} train_loss {tot / cnt:.4f} train_acc {correct / cnt:.4f} "
+            print(f"epoch {epoch + 1}/{epochs} train_loss {train_loss:.4f} train_acc {train_acc:.4f} "
                   f"val_acc {val_acc:.4f} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     chosen = best[0] if keep == "best" else epochs
     if keep == "best":
@@ -139,6 +117,39 @@ def pretrain_classifier(specs: list[str], out, model: str = "resnet18", exclude:
               "history": history, "wall_s": round(time.perf_counter() - t0, 1)}
     save_backbone(out, net, config)
     return config
+
+
+def check_settings(model: str, out: Path, keep: str, epochs: int, batch_size: int, lr: float) -> None:
+    """One-line errors for settings pretraining cannot use."""
+    if model not in MODELS:
+        raise GenmixError(f"pretrain-classifier: model must be one of {', '.join(MODELS)}, not {model!r}")
+    if out.suffix != ".safetensors":
+        raise GenmixError(f"{out}: the backbone file must end in .safetensors")
+    if keep not in ("last", "best"):
+        raise GenmixError(f"pretrain-classifier: keep must be 'last' or 'best', not {keep!r}")
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise GenmixError("pretrain-classifier: epochs and batch size must be >= 1, lr > 0")
+
+
+def train_epoch(net, opt, sched, train, batches, device, epoch: int) -> tuple[float, float]:
+    """One pass of cross-entropy steps over ``batches`` (index tensors into ``train``): (mean loss, accuracy)."""
+    net.train()
+    tot, cnt, correct = 0.0, 0, 0
+    for idx in batches:
+        x, y = train.batch(idx)
+        x, y = x.to(device), y.to(device)
+        logits = net(x)
+        loss = F.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise GenmixError(f"pretrain-classifier diverged (loss {loss.item()}) in epoch {epoch + 1}; lower --lr")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        tot += float(loss.detach()) * len(y)
+        cnt += len(y)
+        correct += int((logits.argmax(1) == y).sum())
+    return tot / cnt, correct / cnt
 
 
 def save_backbone(path, net, config: dict) -> None:

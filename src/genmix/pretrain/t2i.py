@@ -48,7 +48,8 @@ from ..errors import GenmixError
 from ..optim import adam
 from ..pretrained import T2I_METADATA as METADATA
 from ..pretrained import check_pretrained  # noqa: F401  (re-exported: this module's public API)
-from .t2i_steps import caption_ids, unet_step, vae_step
+from .t2i_state import check_finite, finished_model, resume
+from .t2i_steps import caption_ids, latent_scale, train_step
 
 T2I_DEFAULTS = dict(
     image_size=32, steps=3000, vae_steps=600, batch_size=32, lr=2e-4, vae_lr=1e-3, kl_weight=1e-5,
@@ -172,7 +173,7 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     """Train (or resume, or reuse) the text-to-image model in ``out_dir``. Returns genmix.json's dict,
     or None when stopped early by ``stop_after`` (tests)."""
     from .. import __version__
-    from ..checkpoint import load_state, save_state
+    from ..checkpoint import save_state
 
     c = t2i_settings(config)
     corpus, excluded = resolve_corpus(specs, exclude_target)
@@ -181,41 +182,17 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
     meta = {"kind": "text-to-image", "corpus": corpus, "excluded": excluded, "exclude_target": exclude_target,
             "captions": captions, "config": c, "corpus_fingerprint": _fingerprint(images, labels),
             "train_images": len(labels), "corpus_colour": is_colour(images), "genmix_version": __version__}
-    done = out / METADATA
-    if done.is_file() and (out / "model_index.json").is_file():
-        stored = json.loads(done.read_text())
-        if any(stored.get(k) != json.loads(json.dumps(meta[k])) for k in ("corpus", "config", "corpus_fingerprint")):
-            raise GenmixError(f"{done}: {out} holds a model pretrained on another corpus or config; use a new --out")
+    stored = finished_model(out, meta)
+    if stored is not None:
         return stored  # cached: reused across experiments
     templates = bare_templates()
     tok, ids, meta["tokenizer"] = caption_ids(captions, templates, c["max_length"], EXTRA_WORDS)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(c["seed"])
-        model = T2IModel(c, len(tok)).to(device)
-    from diffusers import DDPMScheduler
-
-    sched = DDPMScheduler(num_train_timesteps=c["train_timesteps"], beta_schedule="scaled_linear",
-                          beta_start=0.00085, beta_end=0.012, clip_sample=False, steps_offset=1)
-    vae_opt = adam(model.vae.parameters(), decoupled=True, lr=c["vae_lr"], weight_decay=0.0)
-    main_opt = adam(list(model.unet.parameters()) + list(model.text_encoder.parameters()), decoupled=True, lr=c["lr"],
-                                 weight_decay=1e-2)
-    opts = {"vae": vae_opt, "main": main_opt}
+    model, sched, opts = _build(c, len(tok), device)
     # every corpus set equally likely, uniform within a set
-    per_set = torch.bincount(src, minlength=len(corpus)).double()
-    weights = 1.0 / (len(corpus) * per_set[src])
+    weights = 1.0 / (len(corpus) * torch.bincount(src, minlength=len(corpus)).double()[src])
     dgen = torch.Generator().manual_seed(c["seed"] + 1)
     ckpt = out / "checkpoint.safetensors"
-    step, log = 0, []
-    if ckpt.is_file():
-        st = load_state(ckpt)
-        if not _same(_without_steps(st["meta"]), _without_steps(meta)) or st["step"] > c["vae_steps"] + c["steps"]:
-            raise GenmixError(f"{ckpt}: checkpoint was written with another corpus or config; use a new --out")
-        model.load_state_dict(st["model"])
-        for k, o in opts.items():
-            o.load_state_dict(st["optim"][k])
-        dgen.set_state(st["rng"]["data"])
-        torch.set_rng_state(st["rng"]["torch"])
-        step, log = st["step"], st["log"]
+    step, log = resume(ckpt, meta, model, opts, dgen)
     out.mkdir(parents=True, exist_ok=True)
 
     def save_ckpt():
@@ -234,19 +211,8 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
             bar.close()
             return None
         idx = torch.multinomial(weights, bs, replacement=True, generator=dgen)
-        x = images[idx].to(device).float().div_(127.5).sub_(1.0)  # [-1, 1], as diffusers VAEs expect
-        if step < c["vae_steps"]:
-            vals = vae_step(model, x, vae_opt, dgen, c)
-        else:
-            if step == c["vae_steps"]:
-                model.scaling.fill_(_latent_scale(model.vae, images, c, device))
-            cap = labels[idx].clone()
-            vals = unet_step(model, x, cap, ids, sched, main_opt, dgen, c, step - c["vae_steps"] + 1)
-        bad = {k: v for k, v in vals.items() if not math.isfinite(v)}
-        if bad:
-            last = f"{ckpt} (step {load_state(ckpt)['step']})" if ckpt.is_file() else "none was written yet"
-            raise GenmixError(f"pretrain-t2i diverged at step {step + 1}: non-finite loss {bad}; training stopped, "
-                              f"last good checkpoint kept: {last}")
+        vals = train_step(model, images, labels, idx, ids, sched, opts, dgen, c, step, device)
+        check_finite(vals, step, ckpt)
         step += 1
         n_steps += 1
         if step % c["log_every"] == 0 or step in (c["vae_steps"], total):
@@ -260,8 +226,23 @@ def pretrain_t2i(specs, out_dir, config: dict | None = None, exclude_target: str
             save_ckpt()
     bar.close()
     if not c["steps"]:
-        model.scaling.fill_(_latent_scale(model.vae, images, c, device))
+        model.scaling.fill_(latent_scale(model.vae, images, c, device))
     return _save(model, tok, sched, meta, log, out, device)
+
+
+def _build(c: dict, vocab: int, device):
+    """The model (seeded by the config, the global RNG untouched), its noise schedule and its two optimizers."""
+    from diffusers import DDPMScheduler
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(c["seed"])
+        model = T2IModel(c, vocab).to(device)
+    sched = DDPMScheduler(num_train_timesteps=c["train_timesteps"], beta_schedule="scaled_linear",
+                          beta_start=0.00085, beta_end=0.012, clip_sample=False, steps_offset=1)
+    opts = {"vae": adam(model.vae.parameters(), decoupled=True, lr=c["vae_lr"], weight_decay=0.0),
+            "main": adam(list(model.unet.parameters()) + list(model.text_encoder.parameters()), decoupled=True,
+                         lr=c["lr"], weight_decay=1e-2)}
+    return model, sched, opts
 
 
 def t2i_settings(config: dict | None) -> dict:
@@ -274,28 +255,6 @@ def t2i_settings(config: dict | None) -> dict:
     if not 0 <= c["caption_dropout"] < 1:
         raise GenmixError(f"pretrain-t2i: caption_dropout must be in [0, 1), got {c['caption_dropout']}")
     return c
-
-
-def _without_steps(meta: dict) -> dict:
-    """A run may be resumed with another ``steps`` (the step count changes no step's computation), and a
-    checkpoint written before ``corpus_colour`` was recorded still resumes (it is derived from the corpus)."""
-    return {**{k: v for k, v in meta.items() if k != "corpus_colour"},
-            "config": {k: v for k, v in meta["config"].items() if k != "steps"}}
-
-
-def _same(a, b) -> bool:
-    return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
-
-
-@torch.no_grad()
-def _latent_scale(vae, images, c, device) -> float:
-    """1 / std of the corpus latents (a fixed subset), as Stable Diffusion's scaling_factor."""
-    g = torch.Generator().manual_seed(c["seed"] + 2)
-    idx = torch.randperm(len(images), generator=g)[:512]
-    vae.eval()
-    z = torch.cat([vae.encode(images[i].to(device).float() / 127.5 - 1).latent_dist.mean
-                   for i in idx.split(64)])
-    return float(1.0 / z.std().clamp_min(1e-6))
 
 
 def _save(model, tok, sched, meta, log, out: Path, device):

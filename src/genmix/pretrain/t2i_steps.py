@@ -13,6 +13,28 @@ import torch.nn.functional as F
 from .tokenizer import words_of, write_tokenizer
 
 
+@torch.no_grad()
+def latent_scale(vae, images, c, device) -> float:
+    """1 / std of the corpus latents (a fixed subset), as Stable Diffusion's scaling_factor."""
+    g = torch.Generator().manual_seed(c["seed"] + 2)
+    idx = torch.randperm(len(images), generator=g)[:512]
+    vae.eval()
+    z = torch.cat([vae.encode(images[i].to(device).float() / 127.5 - 1).latent_dist.mean
+                   for i in idx.split(64)])
+    return float(1.0 / z.std().clamp_min(1e-6))
+
+
+def train_step(model, images, labels, idx, ids, sched, opts: dict, dgen, c: dict, step: int, device) -> dict:
+    """Step ``step`` (0-based) on the images ``idx``: the autoencoder for the first ``vae_steps``, then the
+    UNet and text encoder on the captions (the latent scale measured once when they start). Returns the losses."""
+    x = images[idx].to(device).float().div_(127.5).sub_(1.0)  # [-1, 1], as diffusers VAEs expect
+    if step < c["vae_steps"]:
+        return vae_step(model, x, opts["vae"], dgen, c)
+    if step == c["vae_steps"]:
+        model.scaling.fill_(latent_scale(model.vae, images, c, device))
+    return unet_step(model, x, labels[idx].clone(), ids, sched, opts["main"], dgen, c, step - c["vae_steps"] + 1)
+
+
 def vae_step(model, x, opt, dgen, c) -> dict:
     """One VAE step (the first ``vae_steps``): reconstruction + ``kl_weight`` x KL."""
     model.vae.train()
