@@ -157,3 +157,20 @@ def test_no_private_names_across_modules():
                 found += [f"{m}: from {'.' * n.level}{n.module or ''} import {a.name}" for a in n.names
                           if a.name.startswith("_") and not a.name.startswith("__")]
     assert not found, "private names imported across modules:\n" + "\n".join(found)
+
+
+def test_short_modules_and_functions():
+    """Issue 31's house rule: no module in src/ over 400 lines, no function over 60 (split where a reader
+    looks for things, not by the line count alone)."""
+    long_modules, long_functions = [], []
+    for path in sorted((SRC / PACKAGE).rglob("*.py")):
+        text = path.read_text()
+        rel = path.relative_to(SRC)
+        if text.count("\n") > 400:
+            long_modules.append(f"{rel}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 60:
+                    long_functions.append(f"{rel}:{node.lineno} {node.name}: {n} lines")
+    assert not long_modules and not long_functions, "\n".join(long_modules + long_functions)

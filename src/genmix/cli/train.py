@@ -139,6 +139,13 @@ def cmd_synthesize(args):
 
 
 def add_commands(sub):
+    add_train_classifier(sub)
+    add_evaluate(sub)
+    add_train_generator(sub)
+    add_synthesize(sub)
+
+
+def add_train_classifier(sub):
     q = sub.add_parser("train-classifier", help="train and evaluate one classifier")
     data_args(q)
     q.add_argument("--augment", default="none", help="none|mixup|cutmix|augmix|synthetic|genmix")
@@ -174,6 +181,7 @@ def add_commands(sub):
     q.set_defaults(func=cmd_train_classifier)
 
 
+def add_evaluate(sub):
     q = sub.add_parser("evaluate", help="recompute metrics of a finished run on a split")
     q.add_argument("run_dir")
     q.add_argument("--split", default="test", choices=["val", "test", "train"])
@@ -182,6 +190,7 @@ def add_commands(sub):
     q.set_defaults(func=cmd_evaluate)
 
 
+def add_train_generator(sub):
     q = sub.add_parser("train-generator", help="train a generative model on the training split")
     data_args(q)
     q.add_argument("--generator", required=True, help="dcgan|ddpm|stylegan2|textual-inversion")
@@ -199,6 +208,7 @@ def add_commands(sub):
     q.set_defaults(func=cmd_train_generator)
 
 
+def add_synthesize(sub):
     q = sub.add_parser("synthesize", help="write synthetic images per class from a trained generator")
     q.add_argument("gen_dir")
     q.add_argument("--out", required=True)

@@ -45,23 +45,26 @@ def _vessel(rng, yy, xx, size, s, near=None):
     return np.exp(-(v / width) ** 2) * _sigmoid((length - np.abs(u)) / (2 * s))
 
 
-def render(label: int, rng: np.random.Generator, size: int = 64) -> np.ndarray:
-    s = size / 64.0
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    # liver parenchyma: smooth low-frequency texture around a per-image enhancement level
+def _background(rng: np.random.Generator, yy, xx, size: int, s: float) -> np.ndarray:
+    """Liver parenchyma: smooth low-frequency texture around a per-image enhancement level, sometimes the liver
+    edge (darker fat / neighbouring tissue) across a corner, and background vessels (in every class)."""
     base = rng.uniform(0.46, 0.6)
     img = base + 0.05 * gaussian_filter(rng.standard_normal((size, size)), 5 * s) / 0.06
     img += 0.015 * gaussian_filter(rng.standard_normal((size, size)), 1.2 * s) / 0.2
-    # sometimes the liver edge (darker fat / neighbouring tissue) crosses a corner
     if rng.random() < 0.35:
         ang = rng.uniform(0, 2 * np.pi)
         off = rng.uniform(0.3, 0.5) * size
         d = (xx - size / 2) * np.cos(ang) + (yy - size / 2) * np.sin(ang) - off
         img = img * (1 - _sigmoid(d / (1.5 * s))) + rng.uniform(0.1, 0.25) * _sigmoid(d / (1.5 * s))
-    # background vessels occur in every class
     for _ in range(rng.poisson(1.0)):
         img += rng.uniform(0.1, 0.25) * _vessel(rng, yy, xx, size, s)
+    return img
 
+
+def render(label: int, rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    s = size / 64.0
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    img = _background(rng, yy, xx, size, s)
     # the lesion
     r = rng.uniform(2.5, 14.0) * s
     cy, cx = size / 2 + rng.uniform(-8, 8, 2) * s

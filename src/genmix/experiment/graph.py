@@ -278,6 +278,18 @@ def visible_gpus(device: str) -> list[int]:
     return [int(index)] if index else list(range(n))
 
 
+def reuse_cached(g: TaskGraph, exp: Path, is_done: Callable, finished: Callable) -> None:
+    """Mark finished what is on disk, in dependency order (a cached unit's dependants may be cached too)."""
+    changed = True
+    while changed:
+        changed = False
+        for uid in g.ready():
+            if is_done(g.units[uid]):
+                log_line(exp, f"cached {uid}")
+                finished(uid)
+                changed = True
+
+
 def run_graph(units: list[dict], exp: Path, backend, execute: Callable, is_done: Callable, failed: Callable,
               on_skip: Callable, progress: bool = True, stop_after_units: int | None = None,
               schedule: str = "graph", hook: Callable | None = None) -> list[str]:
@@ -296,15 +308,7 @@ def run_graph(units: list[dict], exp: Path, backend, execute: Callable, is_done:
             for c in g.skip_dependants(uid):
                 on_skip(g.units[c], g.units[uid], reason)
 
-    # reuse what is on disk, in dependency order (a cached unit's dependants may be cached too)
-    changed = True
-    while changed:
-        changed = False
-        for uid in g.ready():
-            if is_done(g.units[uid]):
-                log_line(exp, f"cached {uid}")
-                finished(uid)
-                changed = True
+    reuse_cached(g, exp, is_done, finished)
     total = sum(1 for s in g.state.values() if s == "waiting")
     if stop_after_units is not None:
         total = min(total, stop_after_units)

@@ -69,6 +69,50 @@ def grid_scale(image_size: int) -> int:
     return max(1, min(8, -(-112 // max(1, int(image_size)))))
 
 
+def _answer(exp: Path, figs: Path) -> str:
+    """The answer first: the verdict per generator and the forest plot of every row's ΔF1."""
+    answer = []
+    if (exp / "table.csv").is_file():
+        from .tables import load_table
+        from .verdict import verdict
+
+        answer.append(_markdown("\n".join(verdict(load_table(exp), exp))))
+    if (figs / "forest_f1.png").is_file():
+        answer.append(_figure(figs / "forest_f1.png", "ΔF1 against Baseline per row: 95 % interval (black), the "
+                              "verdict rows' Holm interval (red), the zero line, ± the effect of interest (dashed), "
+                              "and the band each row's replicates detect with 80 % power (blue)"))
+    return "".join(answer)
+
+
+def _audit(exp: Path, plan: dict) -> str:
+    """audit.csv as a table and each synthesis' closest copies."""
+    audit = []
+    if (exp / "audit.csv").is_file():
+        audit.append("<p>Every class and overall, per synthesis (<code>audit.csv</code>); *_floor = real images the "
+                     "feature encoder never saw (the validation split unless the features come from a file), as many "
+                     "per class as the synthetic images they are compared with (<code>n_realism</code>).</p>"
+                     + _csv_table(exp / "audit.csv"))
+    for sid in sorted(plan.get("units", {}).get("synth", {})):
+        wp = exp / "units" / f"audit-{sid}" / "worst_pairs.png"
+        if wp.is_file():
+            audit.append(_figure(wp, f"{sid}: the synthetic images closest to a training image (top) above that "
+                                     "training image (bottom), by calibrated pixel distance"))
+    return "".join(audit)
+
+
+def _sample_grids(plan: dict) -> str:
+    """Each synthesis' grid of samples per class, enlarged nearest-neighbour."""
+    grids = []
+    for sid, u in sorted(plan.get("units", {}).get("synth", {}).items()):
+        g = Path(u["dir"]) / "grid.png"
+        info = Path(u["dir"]) / "synth.json"
+        if g.is_file() and info.is_file():
+            s = grid_scale(json.loads(info.read_text()).get("image_size", 28))
+            grids.append(_figure(g, f"{sid} ({u['generator']}): a row of samples per class, {s}x nearest-neighbour",
+                                 scale=s))
+    return "".join(grids)
+
+
 def write_html(exp_dir) -> Path:
     exp = Path(exp_dir)
     cfg = json.loads((exp / "config.json").read_text()) if (exp / "config.json").is_file() else {}
@@ -85,35 +129,11 @@ def write_html(exp_dir) -> Path:
             nav.append(f'<a href="#{anchor}">{html.escape(name)}</a>')
             parts.append(f'<section id="{anchor}"><h2>{html.escape(name)}</h2>{body}</section>')
 
-    # the answer first: the verdict per generator and the forest plot of every row's ΔF1
-    answer = []
-    if (exp / "table.csv").is_file():
-        from .tables import load_table
-        from .verdict import verdict
-
-        answer.append(_markdown("\n".join(verdict(load_table(exp), exp))))
-    if (figs / "forest_f1.png").is_file():
-        answer.append(_figure(figs / "forest_f1.png", "ΔF1 against Baseline per row: 95 % interval (black), the "
-                              "verdict rows' Holm interval (red), the zero line, ± the effect of interest (dashed), "
-                              "and the band each row's replicates detect with 80 % power (blue)"))
-    section("answer", "The answer: does it beat Baseline?", "".join(answer))
-
+    section("answer", "The answer: does it beat Baseline?", _answer(exp, figs))
     # Table 1, its leading lines, the paired comparison and the audit summary, as table.md has them
     section("table1", "Table 1 and comparison with Baseline",
             _markdown((exp / "table.md").read_text()) if (exp / "table.md").is_file() else "")
-
-    audit = []
-    if (exp / "audit.csv").is_file():
-        audit.append("<p>Every class and overall, per synthesis (<code>audit.csv</code>); *_floor = real images the "
-                     "feature encoder never saw (the validation split unless the features come from a file), as many "
-                     "per class as the synthetic images they are compared with (<code>n_realism</code>).</p>"
-                     + _csv_table(exp / "audit.csv"))
-    for sid in sorted(plan.get("units", {}).get("synth", {})):
-        wp = exp / "units" / f"audit-{sid}" / "worst_pairs.png"
-        if wp.is_file():
-            audit.append(_figure(wp, f"{sid}: the synthetic images closest to a training image (top) above that "
-                                     "training image (bottom), by calibrated pixel distance"))
-    section("audit", "Audit per class, with the closest copies", "".join(audit))
+    section("audit", "Audit per class, with the closest copies", _audit(exp, plan))
 
     def figures(pattern, caption):
         return "".join(_figure(p, caption(p)) for p in sorted(figs.glob(pattern))) if figs.is_dir() else ""
@@ -123,16 +143,7 @@ def write_html(exp_dir) -> Path:
     section("fig4", "Fig. 4: t-SNE of classifier features",
             figures("fig4_*.png", lambda p: p.stem.replace("fig4_tsne_", "row ")))
     section("curves", "Training curves", figures("curves_*.png", lambda p: p.stem.replace("curves_", "row ")))
-
-    grids = []
-    for sid, u in sorted(plan.get("units", {}).get("synth", {}).items()):
-        g = Path(u["dir"]) / "grid.png"
-        info = Path(u["dir"]) / "synth.json"
-        if g.is_file() and info.is_file():
-            s = grid_scale(json.loads(info.read_text()).get("image_size", 28))
-            grids.append(_figure(g, f"{sid} ({u['generator']}): a row of samples per class, {s}x nearest-neighbour",
-                                 scale=s))
-    section("samples", "Synthetic samples", "".join(grids))
+    section("samples", "Synthetic samples", _sample_grids(plan))
 
     section("config", "Config", f"<pre>{html.escape(json.dumps(cfg, indent=2, default=str))}</pre>" if cfg else "")
     section("timings", "Timings (wall seconds per unit)",

@@ -46,8 +46,6 @@ def plan_counts(real: list[int], ratio: float | None = 0.5, per_class: list[int]
 
 def synthesize(gen_dir, out_dir, ratio: float | None = 0.5, per_class=None, balance=False, seed: int = 0,
                device="cpu", progress=True, stop_after_chunks: int | None = None, sample_kwargs=None) -> dict:
-    from PIL import Image
-
     from .fit import load_generator
 
     gen_dir, out = Path(gen_dir), Path(out_dir)
@@ -67,13 +65,7 @@ def synthesize(gen_dir, out_dir, ratio: float | None = 0.5, per_class=None, bala
         raise GenmixError(f"{out}: already exists and holds something else; choose a new --out")
     names = meta["class_names"]
     dirs = [f"{i}_{safe_name(n)}" for i, n in enumerate(names)]
-    part = out.with_name(out.name + ".partial")
-    if part.exists():
-        req = part / "request.json"
-        if not req.is_file() or json.loads(req.read_text()) != request:
-            shutil.rmtree(part)  # a stale partial synthesis of another request
-    part.mkdir(parents=True, exist_ok=True)
-    (part / "request.json").write_text(json.dumps(request))
+    part = _partial(out, request)
     from tqdm.auto import tqdm
 
     total = sum(counts)
@@ -89,22 +81,12 @@ def synthesize(gen_dir, out_dir, ratio: float | None = 0.5, per_class=None, bala
                     bar.close()
                     return {}
                 g = torch.Generator(device=device).manual_seed(seed * 1_000_003 + c * 10_007 + j // CHUNK)
-                # one chunk per call, on the device (a GPU samples the whole chunk in one batch)
-                x = model.sample(m, torch.full((m,), c, device=device), generator=g, **(sample_kwargs or {}))
-                u8 = (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-                for f, im in zip(files, u8):
-                    Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(f.with_suffix(".tmp.png"))
-                    f.with_suffix(".tmp.png").replace(f)
+                write_chunk(model, c, files, g, device, sample_kwargs or {})
                 done_chunks += 1
             rows += [(f"{dirs[c]}/{f.name}", c, names[c]) for f in files]
             bar.update(m)
     bar.close()
-    with open(part / "manifest.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["path", "label", "class_name", "generator", "checkpoint_hash", "seed", "source_split",
-                    "source_dataset"])
-        for p, c, name in rows:
-            w.writerow([p, c, name, meta["generator"], ckpt_hash, seed, "train", meta["dataset"]])
+    _write_manifest(part / "manifest.csv", rows, meta, ckpt_hash, seed)
     _grid(part, rows, len(names), meta["channels"])
     info = {"request": request, "generator": meta["generator"], "source_dataset": meta["dataset"],
             "source_split": "train", "class_names": names, "real_counts": meta["train_counts"],
@@ -113,6 +95,39 @@ def synthesize(gen_dir, out_dir, ratio: float | None = 0.5, per_class=None, bala
     (part / "request.json").unlink()
     part.rename(out)
     return info
+
+
+def _partial(out: Path, request: dict) -> Path:
+    """OUT.partial, kept when it holds this request's chunks (a resumed synthesis), emptied when another's."""
+    part = out.with_name(out.name + ".partial")
+    if part.exists():
+        req = part / "request.json"
+        if not req.is_file() or json.loads(req.read_text()) != request:
+            shutil.rmtree(part)  # a stale partial synthesis of another request
+    part.mkdir(parents=True, exist_ok=True)
+    (part / "request.json").write_text(json.dumps(request))
+    return part
+
+
+def write_chunk(model, c: int, files: list[Path], g, device, sample_kwargs: dict) -> None:
+    """One chunk of class ``c`` sampled in one call on the device and written as PNGs (each atomically)."""
+    from PIL import Image
+
+    m = len(files)
+    x = model.sample(m, torch.full((m,), c, device=device), generator=g, **sample_kwargs)
+    u8 = (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    for f, im in zip(files, u8):
+        Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(f.with_suffix(".tmp.png"))
+        f.with_suffix(".tmp.png").replace(f)
+
+
+def _write_manifest(path: Path, rows, meta: dict, ckpt_hash: str, seed: int) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", "class_name", "generator", "checkpoint_hash", "seed", "source_split",
+                    "source_dataset"])
+        for p, c, name in rows:
+            w.writerow([p, c, name, meta["generator"], ckpt_hash, seed, "train", meta["dataset"]])
 
 
 def _grid(root: Path, rows, k: int, channels: int, per_row: int = 10):
