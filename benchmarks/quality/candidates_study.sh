@@ -3,9 +3,9 @@
 # usage: benchmarks/quality/candidates_study.sh [WORKERS] [DATASET ...]
 #   (default: all four: breastmnist organamnist-fll3 pneumoniamnist-small bloodmnist-small)
 # Per dataset: pretrains the offline text-to-image model configs/DATASET.yaml names when it is missing (cached),
-# links the finished units of runs/bench-DATASET (its Table 1 run, when it is on disk) into
-# runs/bench-DATASET-candidates (benchmarks/quality/link_units.py), runs benchmarks/quality/DATASET-candidates.yaml
-# there (only what is not linked; cached and resumable), and finally reads every dataset's candidates.csv with
+# runs benchmarks/quality/DATASET-candidates.yaml into runs/bench-DATASET-candidates reusing the finished units of
+# runs/bench-DATASET (its Table 1 run, when it is on disk; `genmix run --reuse`), so only what is not there runs
+# (cached and resumable), and finally reads every dataset's candidates.csv with
 # benchmarks/quality/defaults.py (validation macro-F1 only).
 set -e
 cd "$(dirname "$0")/../.."
@@ -19,8 +19,8 @@ for DS in $SETS; do
   T2I=models/t2i-$DS TARGET=$DS
   [ "$DS" = breastmnist ] && TARGET=medmnist:breastmnist
   [ -f $T2I/genmix.json ] || genmix pretrain-t2i --exclude-target $TARGET --out $T2I
-  [ -d $SRC/units ] && python benchmarks/quality/link_units.py $SRC benchmarks/quality/$DS-candidates.yaml $D 0,1,2
-  genmix run benchmarks/quality/$DS-candidates.yaml --out $D --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
+  REUSE=$([ -d $SRC/units ] && echo "--reuse $SRC" || true)
+  genmix run benchmarks/quality/$DS-candidates.yaml --out $D $REUSE --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
   EXPS+=($D)
 done
 python benchmarks/quality/defaults.py "${EXPS[@]}" --name defaults_study_ratio_balance

@@ -3,7 +3,7 @@
 # usage: benchmarks/quality/ddpm_init.sh [WORKERS]   (runs configs/breastmnist.yaml into runs/bench-breastmnist first when
 #   that run has no table yet: ~2 h here, cached and resumable)
 # Pretrains (or resumes) the class-agnostic DDPM on the public corpus without BreastMNIST's source, runs
-# benchmarks/quality/breastmnist-ddpm-init.yaml (runs/bench-breastmnist's Baseline units linked: same hashes),
+# benchmarks/quality/breastmnist-ddpm-init.yaml (runs/bench-breastmnist's Baseline units reused: same content),
 # pairs its Diffusion rows with runs/bench-breastmnist's by seed and puts the two Fig. 2 strips of seed 1 side by side.
 set -e
 cd "$(dirname "$0")/../.."
@@ -12,9 +12,8 @@ W=${1:-2}
 SRC=runs/bench-breastmnist D=runs/bench-breastmnist-ddpm-init
 genmix pretrain-ddpm --exclude-target medmnist:breastmnist --steps 3000 --out models/ddpm-breastmnist
 [ -f $SRC/table.csv ] || genmix run configs/breastmnist.yaml --out $SRC --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
-mkdir -p $D/units
-for u in $SRC/units/clf-baseline-s*; do ln -sfn "$(realpath "$u")" $D/units/; done
-genmix run benchmarks/quality/breastmnist-ddpm-init.yaml --out $D --seeds 0,1,2 --workers $W --cpus-per-unit 1 --quiet
+genmix run benchmarks/quality/breastmnist-ddpm-init.yaml --out $D --reuse $SRC --seeds 0,1,2 --workers $W \
+    --cpus-per-unit 1 --quiet
 python benchmarks/quality/paired_runs.py $SRC $D scratch fine-tuned > benchmarks/results/ddpm_init_breastmnist.md
 python - "$SRC" "$D" <<'PY'
 import json, sys

@@ -21,7 +21,7 @@ def cmd_run(args):
         cfg["data_root"] = args.data_root
     kw = dict(workers=args.workers, backend=args.backend, address=args.address, schedule=args.schedule,
               cpus_per_unit=args.cpus_per_unit, device=args.device, precision=args.precision,
-              units_per_gpu=args.units_per_gpu)
+              units_per_gpu=args.units_per_gpu, reuse=args.reuse or ())
     if cfg.get("replicates") and args.seeds is None:  # adaptive: looks until every verdict is decided
         from ..experiment.adaptive import run_adaptive
 
@@ -68,9 +68,16 @@ def cmd_audit(args):
 
 
 def add_commands(sub):
+    add_run(sub)
+    add_report_meta_audit(sub)
+
+
+def add_run(sub):
     q = sub.add_parser("run", help="run an experiment config: generators, syntheses, all rows, tables, figures")
     q.add_argument("config")
     q.add_argument("--out", required=True, help="EXP_DIR (finished units there are reused)")
+    q.add_argument("--reuse", action="append", metavar="OTHER_EXP",
+                   help="also reuse OTHER_EXP's finished units with the same content (linked, not rerun); repeatable")
     q.add_argument("--seeds", type=int_list(0, unique=True), help="comma-separated seeds (default: the config's)")
     q.add_argument("--workers", type=POS_INT, default=1, help="parallel worker processes")
     q.add_argument("--backend", choices=["local", "ray"], default="local",
@@ -98,6 +105,7 @@ def add_commands(sub):
     q.set_defaults(func=cmd_run)
 
 
+def add_report_meta_audit(sub):
     q = sub.add_parser("report", help="rebuild tables and figures of an experiment from disk")
     q.add_argument("exp_dir")
     q.add_argument("--no-figures", action="store_true")

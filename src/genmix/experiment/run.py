@@ -27,20 +27,20 @@ __all__ = ["plan", "run_experiment", "write_results"]
 def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: bool = True,
                    stop_after_units: int | None = None, backend: str = "local", address: str | None = None,
                    schedule: str = "graph", cpus_per_unit: int | None = None, hook=None, device: str | None = None,
-                   precision: str | None = None, units_per_gpu: int = 1) -> list[str]:
+                   precision: str | None = None, units_per_gpu: int = 1, reuse=()) -> list[str]:
     """Run (or resume) everything the config asks for; returns the ids of units executed now.
+    ``reuse``: other experiment folders whose finished units with the same content are linked in, not rerun
+    (:mod:`genmix.experiment.reuse`).
 
     Units run as a task graph (see :mod:`genmix.experiment.graph`): each starts once the units it
     depends on are finished. ``backend``: "local" (``workers`` processes on this machine) or
     "ray" (a Ray cluster at ``address``, or a local one with ``workers`` CPUs). ``device`` / ``precision`` /
     ``units_per_gpu``: where and how units train (the GPU path; see :class:`genmix.experiment.graph.LocalBackend`
     and :mod:`genmix.precision`); each unit records its device and precision in results.csv."""
-    from .graph import LocalBackend, flatten_units, run_graph
+    from .graph import flatten_units, run_graph
 
     exp = Path(exp_dir)
     seeds = seeds if seeds is not None else cfg["seeds"]
-    if backend not in ("local", "ray"):
-        raise GenmixError(f"backend must be 'local' or 'ray', not {backend!r}")
     if schedule not in ("graph", "stages"):
         raise GenmixError(f"schedule must be 'graph' or 'stages', not {schedule!r}")
     if backend == "ray":  # tasks run in other working directories, maybe on other nodes
@@ -53,16 +53,12 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
 
     audit_settings(cfg)
     p = plan(cfg, exp, seeds)
+    from .reuse import link_reused, reusable
+
+    pool = reusable(reuse)  # checked before anything is written
     for note in p["notes"]:
         print(f"genmix: note: {note}", file=sys.stderr, flush=True)
-    if backend == "ray":
-        from .ray_backend import RayBackend
-
-        runner = RayBackend(address=address, workers=workers, cpus_per_unit=cpus_per_unit, device=device,
-                            precision=precision, units_per_gpu=units_per_gpu)
-    else:
-        runner = LocalBackend(workers, threads=cpus_per_unit, device=device, precision=precision,
-                              units_per_gpu=units_per_gpu)
+    runner = make_backend(backend, workers, address, cpus_per_unit, device, precision, units_per_gpu)
     exp.mkdir(parents=True, exist_ok=True)
     (exp / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if not k.startswith("_")},
                                                 indent=2, default=str))
@@ -75,6 +71,7 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
         unit.update(status="not run", reason=f"{who} failed: {reason}")
 
     units = [u for u in flatten_units(p["units"]) if u.get("status") != "not run" and "dir" in u]
+    link_reused(units, pool, exp)
     executed = run_graph(units, exp, runner, execute_unit, is_done, failure, skip, progress=progress,
                          stop_after_units=stop_after_units, schedule=schedule, hook=hook)
     from ..audit.experiment import audit_experiment
@@ -82,6 +79,21 @@ def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: b
     audit_experiment(cfg, exp, p)  # the synthetic-data audits finished so far, in audit.csv / audit.md
     write_results(exp, p)
     return executed
+
+
+def make_backend(backend: str, workers: int, address, cpus_per_unit, device, precision, units_per_gpu):
+    """The local worker pool or the Ray backend, with the unit threads, device and precision they give units."""
+    if backend not in ("local", "ray"):
+        raise GenmixError(f"backend must be 'local' or 'ray', not {backend!r}")
+    if backend == "ray":
+        from .ray_backend import RayBackend
+
+        return RayBackend(address=address, workers=workers, cpus_per_unit=cpus_per_unit, device=device,
+                          precision=precision, units_per_gpu=units_per_gpu)
+    from .graph import LocalBackend
+
+    return LocalBackend(workers, threads=cpus_per_unit, device=device, precision=precision,
+                        units_per_gpu=units_per_gpu)
 
 
 def write_results(exp: Path, p: dict) -> Path:
