@@ -19,6 +19,7 @@ nice -n 10 genmix run $cfg --out runs/paper-setting-table1-$ds --workers $W --cp
 python -c "import json, sys; from genmix.pretrained import backbone_config; c = backbone_config(sys.argv[1]); \
 print(json.dumps({k: c[k] for k in ('corpus', 'train_images', 'epochs', 'keep', 'chosen_epoch', 'chosen_val_acc', \
 'history', 'wall_s')}, indent=1))" $bb > benchmarks/results/paper_setting_table1_${ds}_backbone.json
-for f in table.md verdict.json results.csv timings.csv; do
-  [ -f runs/paper-setting-table1-$ds/$f ] && cp runs/paper-setting-table1-$ds/$f benchmarks/results/paper_setting_table1_$ds.${f#*.}
+for f in table.md verdict.json results.csv; do
+  cp runs/paper-setting-table1-$ds/$f benchmarks/results/paper_setting_table1_$ds.${f#*.}
 done
+cp runs/paper-setting-table1-$ds/timings.csv benchmarks/results/paper_setting_table1_${ds}_timings.csv
