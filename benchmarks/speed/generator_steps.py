@@ -18,6 +18,7 @@ import argparse
 import fcntl
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def score(model, gen, clf, fref, counts) -> dict:
 
 def save_row(path: Path, row: dict) -> None:
     key = ("dataset", "generator", "seed", "fraction")
-    with open(path.with_suffix(".lock"), "w") as lock:
+    with open(Path(tempfile.gettempdir()) / f"genmix-{path.stem}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = json.loads(path.read_text()) if path.is_file() else {"rows": []}
         result["header"] = header()
