@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GenmixError
-
-DONE = {"gen": "model.safetensors", "synth": "synth.json", "clf": "metrics.json"}
+from .units import FINISHED
 
 
 def content_key(unit_id: str) -> tuple[str, str]:
@@ -30,7 +29,7 @@ def finished_units(exp: Path) -> dict[tuple[str, str], Path]:
     found = {}
     for d in sorted(units.iterdir()):
         kind = d.name.split("-", 1)[0]
-        if kind in DONE and (d / DONE[kind]).is_file() and not (d / "FAILED.json").is_file():
+        if kind in FINISHED and (d / FINISHED[kind]).is_file() and not (d / "FAILED.json").is_file():
             found[content_key(d.name)] = d.resolve()
     return found
 
@@ -52,7 +51,7 @@ def link_reused(units: list[dict], finished: dict[tuple[str, str], Path], exp: P
 
     linked = []
     for u in units:
-        if u.get("kind") not in DONE or "dir" not in u:
+        if u.get("kind") not in FINISHED or "dir" not in u:
             continue
         target = finished.get(content_key(u["id"]))
         link = Path(u["dir"])

@@ -35,14 +35,16 @@ def data_fingerprint(ds) -> str:
     return h.hexdigest()[:16]
 
 
+# the file whose presence marks a finished generator, synthesis and classifier unit (also read by reuse.py)
+FINISHED = {"gen": "model.safetensors", "synth": "synth.json", "clf": "metrics.json"}
+
+
 def is_done(unit) -> bool:
     d = Path(unit["dir"])
     if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run,
         return not retry_wanted(d)           # unless the input was only unavailable (retried on the next run)
-    if unit["kind"] == "gen":
-        return (d / "model.safetensors").is_file()
-    if unit["kind"] == "synth":
-        return (d / "synth.json").is_file()
+    if unit["kind"] in ("gen", "synth"):
+        return (d / FINISHED[unit["kind"]]).is_file()
     if unit["kind"].startswith("audit"):
         from ..audit.experiment import audit_unit_done
 
@@ -55,7 +57,7 @@ def is_done(unit) -> bool:
         from .halving import stopped_by
 
         return stopped_by(unit) is not None
-    return (d / "metrics.json").is_file()
+    return (d / FINISHED["clf"]).is_file()
 
 
 def retry_wanted(d: Path) -> bool:
