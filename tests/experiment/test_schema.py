@@ -9,14 +9,17 @@ import yaml
 
 from genmix.errors import GenmixError
 from genmix.experiment.config import expand_rows, load_config
+from genmix.experiment.extends import read_config_tree
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = sorted(glob.glob(str(REPO / "configs" / "*.yaml")) + glob.glob(str(REPO / "benchmarks" / "quality" / "*.yaml")))
+SHIPPED = sorted(glob.glob(str(REPO / "configs" / "*.yaml")) + glob.glob(str(REPO / "benchmarks" / "quality" / "*.yaml"))
+                 + glob.glob(str(REPO / "benchmarks" / "quality" / "paper-setting" / "*.yaml")))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[Path(p).name for p in SHIPPED])
 def test_every_shipped_config_loads_and_keeps_its_values(path):
-    raw = yaml.safe_load(Path(path).read_text())
+    raw = read_config_tree(Path(path))  # with its extends: chain merged in
+    assert "extends" not in raw
     cfg = load_config(path)
     for k, v in raw.items():  # what the file says comes back as written (only defaults are added)
         assert cfg[k] == v, k

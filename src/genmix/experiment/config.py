@@ -15,6 +15,8 @@ the way, keeps the best one on validation and finishes only that one (genmix.exp
 ``per-epoch`` (epochs over each row's own training split). ``replicate``: ``classifier`` (default;
 one generator and synthetic set shared by every seed) or ``full`` (each seed trains its own
 generator and synthesis).
+
+``extends: PATH`` writes a config as another one with some settings changed (genmix.experiment.extends).
 """
 
 from __future__ import annotations
@@ -37,25 +39,13 @@ def load_config(path) -> dict:
     Returns a plain dict: the keys as written (values type-checked), plus the top-level
     defaults (name, seeds, rows, budget, replicate, audit and empty sections). Errors are one line:
     ``<file>: <key path>: <cause>, got <value>``."""
-    import yaml
-
     from ..generate import GENERATORS, resolve_config
     from ..validation import validate
+    from .extends import read_config_tree
     from .schema import experiment_model
 
     path = Path(path)
-    if not path.is_file():
-        raise GenmixError(f"{path}: config not found" if not path.exists() else f"{path}: not a file")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise GenmixError(f"{path}: not valid YAML ({where}{getattr(exc, 'problem', None) or exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GenmixError(f"{path}: unreadable ({getattr(exc, 'strerror', None) or exc})") from None
-    if not isinstance(raw, dict):
-        raise GenmixError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    raw = read_config_tree(path)
     gens = raw.get("generators")
     context = {"generators": set(gens) if isinstance(gens, dict) else set()}
     model = validate(experiment_model(), raw, str(path), context=context)
