@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GenmixError
+from .typed import ExperimentConfig
 
 DISPLAY = {"dcgan": "DCGAN", "stylegan2": "StyleGAN", "textual-inversion": "Textual Inversion", "ddpm": "Diffusion"}
 BASE_ROWS = {"baseline": ("Baseline", "none"), "none": ("Baseline", "none"), "mixup": ("MixUp", "mixup"),
@@ -33,7 +34,7 @@ PAPER_ROWS = ["baseline", "mixup", "augmix"] + [f"{k}:{g}" for k in ("synthetic"
 CANDIDATE_KEYS = {"genmix": ("alpha", "ratio", "balance", "epoch"), "synthetic": ("ratio", "balance")}
 
 
-def load_config(path) -> dict:
+def load_config(path) -> ExperimentConfig:
     """Read and check an experiment YAML (genmix.experiment.schema) before anything runs.
 
     Returns a plain dict: the keys as written (values type-checked), plus the top-level

@@ -24,9 +24,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .typed import Unit, Units
 
 
-def flatten_units(units) -> list[dict]:
+def flatten_units(units: Units) -> list[Unit]:
     """The unit dicts of ``plan()["units"]`` (mappings or lists per kind), in plan order."""
     out = []
     for group in units.values():
@@ -34,7 +38,7 @@ def flatten_units(units) -> list[dict]:
     return [u for u in out if isinstance(u, dict) and "id" in u]
 
 
-def dependencies(unit: dict, ids) -> list[str]:
+def dependencies(unit: Unit, ids) -> list[str]:
     """Ids of the units ``unit`` depends on: its ``deps`` plus any field naming another unit's id."""
     found = []
     for key, value in unit.items():
@@ -50,7 +54,7 @@ def dependencies(unit: dict, ids) -> list[str]:
 class TaskGraph:
     """Which unit may start now. States: waiting, running, finished, skipped."""
 
-    def __init__(self, units: list[dict], schedule: str = "graph"):
+    def __init__(self, units: list[Unit], schedule: str = "graph"):
         if schedule not in ("graph", "stages"):
             raise ValueError(f"schedule must be 'graph' or 'stages', not {schedule!r}")
         self.schedule = schedule
@@ -150,7 +154,7 @@ def exit_with_parent(parent: int, every: float = 0.5):
     threading.Thread(target=watch, name="genmix-exit-with-parent", daemon=True).start()
 
 
-def run_unit(execute: Callable, unit: dict, threads: int | None, device: str | None, exp: str,
+def run_unit(execute: Callable, unit: Unit, threads: int | None, device: str | None, exp: str,
              precision: str | None = None):
     """Worker entry point: record the start (host, pid) in units.log, then run the unit on ``device``.
 
@@ -290,7 +294,7 @@ def reuse_cached(g: TaskGraph, exp: Path, is_done: Callable, finished: Callable)
                 changed = True
 
 
-def run_graph(units: list[dict], exp: Path, backend, execute: Callable, is_done: Callable, failed: Callable,
+def run_graph(units: list[Unit], exp: Path, backend, execute: Callable, is_done: Callable, failed: Callable,
               on_skip: Callable, progress: bool = True, stop_after_units: int | None = None,
               schedule: str = "graph", hook: Callable | None = None) -> list[str]:
     """Run every unfinished unit once its dependencies are finished; returns the ids run now.

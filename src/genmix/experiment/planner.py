@@ -14,10 +14,11 @@ from ..checkpoint import config_hash, model_fingerprint
 from .config import expand_rows
 from .labels import slug
 from .selection import candidate_label
+from .typed import ClfUnit, ExperimentConfig, GenUnit, Plan, SynthUnit, check_plan
 from .units import cached_dataset, data_fingerprint
 
 
-def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
+def plan(cfg: ExperimentConfig, exp_dir: Path, seeds: list[int]) -> Plan:
     """Resolve every unit of the experiment (nothing runs here).
 
     ``budget: equal`` (default) gives every classifier unit the same ``max_steps`` — classifier.epochs x
@@ -36,6 +37,7 @@ def plan(cfg: dict, exp_dir: Path, seeds: list[int]) -> dict:
     from ..audit.experiment import audit_units
 
     p.units["audit"] = audit_units(cfg, exp_dir, p.units["synth"], p.data, p.dkey["fingerprint"])
+    check_plan(p.units)
     return {"units": p.units, "unavailable": p.unavailable, "rows": rows, "budget": p.budget,
             "replicate": p.replicate, "select": select, "notes": p.notes}
 
@@ -124,7 +126,7 @@ class Planner:
                                   "and these data are in colour, so its samples will be grey; see the "
                                   "audit, or pretrain on a corpus with colour images (genmix pretrain-t2i --data).")
 
-    def gen_unit(self, gname: str, seed: int) -> dict:
+    def gen_unit(self, gname: str, seed: int) -> GenUnit:
         resolved, gsyn = self.gen_base[gname]
         gkey = gname
         if self.replicate == "full":  # this replicate's own generator and synthetic set
@@ -145,7 +147,7 @@ class Planner:
                                        "dir": str(self.exp_dir / "units" / f"gen-{gname}-{h}"), "synthesis": gsyn}
         return self.units["gen"][gkey]
 
-    def synth_unit(self, g: dict, row: dict) -> tuple[dict, bool]:
+    def synth_unit(self, g: GenUnit, row: dict) -> tuple[SynthUnit, bool]:
         """The synthesis a row draws from generator unit ``g`` (shared by every row asking the same), and
         whether it is a class-balanced pool."""
         balance = bool(row.get("balance", g["synthesis"]["balance"]))
@@ -157,7 +159,7 @@ class Planner:
                                              "dir": str(self.exp_dir / "units" / sid)})
         return self.units["synth"][sid], balance
 
-    def clf_unit(self, row: dict, name: str, seed: int) -> tuple[dict, str | None]:
+    def clf_unit(self, row: dict, name: str, seed: int) -> tuple[ClfUnit, str | None]:
         """The classifier unit of ``row`` for ``seed`` and its config hash (None: cannot run)."""
         from ..classify.train import TrainConfig
 

@@ -14,6 +14,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import GenmixError
 from .halving import rung_score, stopped
@@ -21,10 +22,13 @@ from .planner import plan
 from .selection import best_validation, choose_on_validation
 from .units import cached_dataset, execute_unit, failure, is_done
 
+if TYPE_CHECKING:
+    from .typed import ExperimentConfig
+
 __all__ = ["plan", "run_experiment", "write_results"]
 
 
-def run_experiment(cfg: dict, exp_dir, seeds=None, workers: int = 1, progress: bool = True,
+def run_experiment(cfg: ExperimentConfig, exp_dir, seeds=None, workers: int = 1, progress: bool = True,
                    stop_after_units: int | None = None, backend: str = "local", address: str | None = None,
                    schedule: str = "graph", cpus_per_unit: int | None = None, hook=None, device: str | None = None,
                    precision: str | None = None, units_per_gpu: int = 1, reuse=()) -> list[str]:

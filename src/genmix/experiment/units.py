@@ -9,8 +9,12 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import GenmixError, UnavailableInput
+
+if TYPE_CHECKING:
+    from .typed import Unit
 
 _DATA_CACHE: dict = {}
 
@@ -39,7 +43,7 @@ def data_fingerprint(ds) -> str:
 FINISHED = {"gen": "model.safetensors", "synth": "synth.json", "clf": "metrics.json"}
 
 
-def is_done(unit) -> bool:
+def is_done(unit: Unit) -> bool:
     d = Path(unit["dir"])
     if (d / "FAILED.json").is_file():  # a unit that failed on its input is finished: its dependants are not run,
         return not retry_wanted(d)           # unless the input was only unavailable (retried on the next run)
@@ -74,7 +78,7 @@ def finish(work: Path, d: Path):
         work.rename(d)
 
 
-def execute_unit(unit: dict, threads: int | None = None, progress: bool = False) -> dict:
+def execute_unit(unit: Unit, threads: int | None = None, progress: bool = False) -> dict:
     """Run one unit in this process (the worker entry point); its wall time, torch threads, device and
     precision go to ``wall.json`` (added to an earlier attempt's)."""
     import torch
@@ -187,6 +191,6 @@ RUNNERS = {"gen": run_generator, "audit": run_audit, "synth": run_synthesis, "cl
            "rung": run_rung, "halving": run_decision}
 
 
-def failure(unit) -> str | None:
+def failure(unit: Unit) -> str | None:
     f = Path(unit["dir"]) / "FAILED.json"
     return json.loads(f.read_text())["reason"] if f.is_file() else None
