@@ -1,25 +1,26 @@
 #!/bin/bash
 # Table 1's rows in the paper's setting, from-scratch rows beside (issue 28, item 5).
-# usage: benchmarks/quality/paper_setting_table.sh DATASET [WORKERS]
-# Builds the backbone (skipped when present): ResNet-18 at 28 px on all of the corpus without the target's source,
-# the best of 8 epochs on held-out corpus images (paper_setting.sh's used 2,000 images per set, 3 epochs); runs
-# benchmarks/quality/paper-setting/DATASET-table1.yaml and copies its table, verdict and
-# per-unit metrics to benchmarks/results/paper_setting_table1_DATASET.*.
+# usage: benchmarks/quality/paper_setting_table.sh NAME [WORKERS]   runs benchmarks/quality/paper-setting/NAME-table1.yaml
+# Builds the backbone the config names (skipped when present): its classifier model at 28 px on all of the corpus
+# without the target's source, the best of 8 epochs on held-out corpus images (paper_setting.sh's used 2,000 images
+# per set, 3 epochs); runs the config and copies its table, verdict and per-unit metrics to
+# benchmarks/results/paper_setting_table1_NAME.*. NAME is a dataset (ResNet-18) or DATASET-vgg16 (the paper's VGG-16:
+# ~24x ResNet-18's time per step on this CPU, a GPU job).
 set -e
 cd "$(dirname "$0")/../.."
 export HF_HUB_OFFLINE=1 GENMIX_DATA_ROOT=${GENMIX_DATA_ROOT:-../shared/data/medmnist}
-ds=$1
+name=$1
 W=${2:-2}
-cfg=benchmarks/quality/paper-setting/$ds-table1.yaml
-spec=$(sed -n 's/^data: //p' $cfg)
-bb=models/backbone-$ds-resnet18-28-full.safetensors
-[ -f $bb ] || nice -n 10 genmix pretrain-classifier --exclude-target "$spec" --model resnet18 --epochs 8 --keep best \
+cfg=benchmarks/quality/paper-setting/$name-table1.yaml
+read -r spec model bb < <(python -c "import sys; from genmix.experiment.config import load_config; \
+c = load_config(sys.argv[1]); print(c['data'], c['classifier']['model'], c['classifier']['pretrained'])" $cfg)
+[ -f $bb ] || nice -n 10 genmix pretrain-classifier --exclude-target "$spec" --model $model --epochs 8 --keep best \
     --image-size 28 --out $bb
-nice -n 10 genmix run $cfg --out runs/paper-setting-table1-$ds --workers $W --cpus-per-unit 1 --quiet
+nice -n 10 genmix run $cfg --out runs/paper-setting-table1-$name --workers $W --cpus-per-unit 1 --quiet
 python -c "import json, sys; from genmix.pretrained import backbone_config; c = backbone_config(sys.argv[1]); \
 print(json.dumps({k: c[k] for k in ('corpus', 'train_images', 'epochs', 'keep', 'chosen_epoch', 'chosen_val_acc', \
-'history', 'wall_s')}, indent=1))" $bb > benchmarks/results/paper_setting_table1_${ds}_backbone.json
+'history', 'wall_s')}, indent=1))" $bb > benchmarks/results/paper_setting_table1_${name}_backbone.json
 for f in table.md verdict.json results.csv; do
-  cp runs/paper-setting-table1-$ds/$f benchmarks/results/paper_setting_table1_$ds.${f#*.}
+  cp runs/paper-setting-table1-$name/$f benchmarks/results/paper_setting_table1_$name.${f#*.}
 done
-cp runs/paper-setting-table1-$ds/timings.csv benchmarks/results/paper_setting_table1_${ds}_timings.csv
+cp runs/paper-setting-table1-$name/timings.csv benchmarks/results/paper_setting_table1_${name}_timings.csv
