@@ -89,3 +89,12 @@ def test_meta_bad_input_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "m").exists()
     assert main(["meta", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
     assert "at least two run folders" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key, label", [("dcgan", "DCGAN"), ("ddpm [scratch]", "Diffusion [scratch]"),
+                                        ("mygen [pretrained=bb]", "mygen [pretrained=bb]")])
+def test_verdicts_with_a_classifier_start_are_named_like_the_table(key, label):
+    # the meta-analysis and the verdict text name a verdict the same way: the generator's display name + its start
+    from genmix.experiment.compare import verdict_label
+
+    assert verdict_label(key) == label

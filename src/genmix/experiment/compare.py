@@ -130,6 +130,14 @@ def verdict_key(e: dict) -> str:
     return e["generator"] + (f" [{e['start']}]" if e.get("start") else "")
 
 
+def verdict_label(key: str) -> str:
+    """A verdict key in words: 'dcgan [scratch]' -> 'DCGAN [scratch]'."""
+    from .config import DISPLAY
+
+    gen, _, start = key.partition(" [")
+    return DISPLAY.get(gen, gen) + (f" [{start}" if start else "")
+
+
 def verdict_rows(table: list[dict]) -> dict[str, dict]:
     """verdict key (verdict_key) -> the entry its verdict is about: the ``select: val`` GenMix row when it
     finished, else the fixed-setting GenMix row that finished; keys with neither are absent."""

@@ -35,8 +35,7 @@ def dataset_name(run: Path) -> str:
 def collect(runs) -> tuple[list[str], dict]:
     """(dataset names, {comparison: {metric: [(dataset, effect, se), ...]}}) from the runs' tables; a run
     without table.csv has it built from its results (genmix report's tables)."""
-    from .compare import verdict_rows
-    from .config import DISPLAY
+    from .compare import verdict_label, verdict_rows
     from .tables import build_tables, load_table
 
     names, found = [], {}
@@ -51,7 +50,7 @@ def collect(runs) -> tuple[list[str], dict]:
         if name in names:
             name = f"{name} ({run})"
         names.append(name)
-        keyed = [(f"verdict: GenMix ({DISPLAY.get(g, g)})", e) for g, e in verdict_rows(table).items()]
+        keyed = [(f"verdict: GenMix ({verdict_label(g)})", e) for g, e in verdict_rows(table).items()]
         keyed += [(e["row"], e) for e in table if e.get("status") == "done" and e["row"] != "Baseline"]
         for key, e in keyed:
             for m in METRICS:

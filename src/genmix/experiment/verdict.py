@@ -15,7 +15,7 @@ import json
 import math
 from pathlib import Path
 
-from .compare import LEVEL, power_words, verdict_key, verdict_rows
+from .compare import LEVEL, power_words, verdict_key, verdict_label, verdict_rows
 from .labels import column_label
 
 AUDIT_LOW = 0.8  # a class's GAN-test accuracy below this fraction of its floor (real test images) counts as low
@@ -155,8 +155,7 @@ def verdict(table: list[dict], exp_dir=None, level: float = LEVEL) -> list[str]:
     health = health_notes(exp_dir, DISPLAY) if exp_dir is not None else {}
     chosen = verdict_rows(table)
     for g in gens:
-        gen, _, start = g.partition(" [")
-        disp = DISPLAY.get(gen, gen) + (f" [{start}" if start else "")
+        disp = verdict_label(g)
         cands = [e for e in table if e.get("augment") == "genmix" and verdict_key(e) == g]
         base = bases.get(cands[0].get("start", "") if cands else "")
         sel = next((c for c in cands if c.get("select")), None)
