@@ -6,9 +6,18 @@
 # per set, 3 epochs); runs the config and copies its table, verdict and per-unit metrics to
 # benchmarks/results/paper_setting_table1_NAME.*. NAME is a dataset (ResNet-18) or DATASET-vgg16 (the paper's VGG-16:
 # ~24x ResNet-18's time per step on this CPU, a GPU job).
+#        benchmarks/quality/paper_setting_table.sh meta   pools every finished ResNet-18 table with genmix meta into
+#        benchmarks/results/paper_setting_table1_meta.{md,json}
 set -e
 cd "$(dirname "$0")/../.."
 export HF_HUB_OFFLINE=1 GENMIX_DATA_ROOT=${GENMIX_DATA_ROOT:-../shared/data/medmnist}
+if [ "$1" = meta ]; then
+  runs=$(ls -d runs/paper-setting-table1-* | grep -v -e -vgg16 -e -meta | while read -r d; do [ -f $d/table.csv ] && echo $d; done)
+  genmix meta $runs --out runs/paper-setting-table1-meta
+  cp runs/paper-setting-table1-meta/meta.md benchmarks/results/paper_setting_table1_meta.md
+  cp runs/paper-setting-table1-meta/meta.json benchmarks/results/paper_setting_table1_meta.json
+  exit 0
+fi
 name=$1
 W=${2:-2}
 cfg=benchmarks/quality/paper-setting/$name-table1.yaml
