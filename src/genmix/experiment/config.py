@@ -22,9 +22,12 @@ generator and synthesis).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import GenmixError
-from .typed import ExperimentConfig
+
+if TYPE_CHECKING:
+    from .typed import ExperimentConfig
 
 DISPLAY = {"dcgan": "DCGAN", "stylegan2": "StyleGAN", "textual-inversion": "Textual Inversion", "ddpm": "Diffusion"}
 BASE_ROWS = {"baseline": ("Baseline", "none"), "none": ("Baseline", "none"), "mixup": ("MixUp", "mixup"),
@@ -37,7 +40,7 @@ CANDIDATE_KEYS = {"genmix": ("alpha", "ratio", "balance", "epoch"), "synthetic":
 def load_config(path) -> ExperimentConfig:
     """Read and check an experiment YAML (genmix.experiment.schema) before anything runs.
 
-    Returns a plain dict: the keys as written (values type-checked), plus the top-level
+    Returns a plain dict (typed as genmix.experiment.typed.ExperimentConfig): the keys as written (values type-checked), plus the top-level
     defaults (name, seeds, rows, budget, replicate, audit and empty sections). Errors are one line:
     ``<file>: <key path>: <cause>, got <value>``."""
     from ..generate import GENERATORS, resolve_config
