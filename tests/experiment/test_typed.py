@@ -34,8 +34,6 @@ def units(tmp_path_factory):
 def test_a_plan_has_every_kind_and_passes(units):
     kinds = {u["kind"] for g in units.values() for u in (g.values() if isinstance(g, dict) else g)}
     assert kinds == {"gen", "synth", "clf", "rung", "halving", "audit-real-classifier", "audit"}
-    statuses = {u["status"] for u in units["clf"]}
-    assert "not run" in statuses or len(statuses) == 1  # a row whose generator is unavailable is typed too
     check_plan(units)
 
 
