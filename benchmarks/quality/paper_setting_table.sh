@@ -6,14 +6,17 @@
 # per set, 3 epochs); runs the config and copies its table, verdict and per-unit metrics to
 # benchmarks/results/paper_setting_table1_NAME.*. NAME is a dataset (ResNet-18) or DATASET-vgg16 (the paper's VGG-16:
 # ~24x ResNet-18's time per step on this CPU, a GPU job).
-#        benchmarks/quality/paper_setting_table.sh meta   pools every finished ResNet-18 table with genmix meta into
-#        benchmarks/results/paper_setting_table1_meta.{md,json}
+#        benchmarks/quality/paper_setting_table.sh meta [EARLIER_META_JSON]   pools every finished ResNet-18 table in
+#        runs/ (and the datasets of an earlier meta.json, e.g. the committed one when runs/ did not survive) with
+#        genmix meta into benchmarks/results/paper_setting_table1_meta.{md,json}
 set -e
 cd "$(dirname "$0")/../.."
 export HF_HUB_OFFLINE=1 GENMIX_DATA_ROOT=${GENMIX_DATA_ROOT:-../shared/data/medmnist}
 if [ "$1" = meta ]; then
   runs=$(ls -d runs/paper-setting-table1-* | grep -v -e -vgg16 -e -meta | while read -r d; do [ -f $d/table.csv ] && echo $d; done)
-  genmix meta $runs --out runs/paper-setting-table1-meta
+  earlier=""
+  if [ -n "$2" ]; then earlier=$(mktemp --suffix=.json); cp "$2" "$earlier"; fi
+  genmix meta $earlier $runs --out runs/paper-setting-table1-meta
   cp runs/paper-setting-table1-meta/meta.md benchmarks/results/paper_setting_table1_meta.md
   cp runs/paper-setting-table1-meta/meta.json benchmarks/results/paper_setting_table1_meta.json
   exit 0

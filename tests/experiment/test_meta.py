@@ -82,6 +82,36 @@ def test_meta_command_pools_runs_and_writes_the_forest_plot(tmp_path, capsys):
     assert (out / "meta.csv").read_text().startswith("comparison,metric,k,effect")
 
 
+def test_adding_a_dataset_to_an_earlier_meta_json_equals_pooling_all_runs(tmp_path, capsys):
+    runs = []
+    for i, (n, eff) in enumerate([(300, 0.3), (400, 0.5), (200, 0.0)]):
+        d = tmp_path / f"run{i}"
+        d.mkdir()
+        _experiment(d, 20 + i, 4, n, effect=eff, spread=0.1)
+        (d / "config.json").write_text(json.dumps({"name": f"set{i}"}))
+        runs.append(str(d))
+    assert main(["meta", *runs, "--out", str(tmp_path / "all")]) == 0
+    assert main(["meta", runs[0], runs[1], "--out", str(tmp_path / "two")]) == 0
+    assert main(["meta", str(tmp_path / "two" / "meta.json"), runs[2], "--out", str(tmp_path / "added")]) == 0
+    capsys.readouterr()
+    full, added = (json.loads((tmp_path / d / "meta.json").read_text()) for d in ("all", "added"))
+    assert added["datasets"] == full["datasets"] == ["set0", "set1", "set2"]
+    # every comparison, the row pooled once as its verdict included, comes out the same as from the three runs
+    assert full["pooled_as"] == added["pooled_as"] == {"GenMix (DCGAN)": "verdict: GenMix (DCGAN)"}
+    assert added["comparisons"].keys() == full["comparisons"].keys()
+    for key, by_metric in full["comparisons"].items():
+        for m, r in by_metric.items():
+            assert added["comparisons"][key][m]["effect"] == pytest.approx(r["effect"])
+            assert added["comparisons"][key][m]["studies"] == r["studies"]
+    # the same dataset from two inputs would be counted twice: refused, naming the input and the dataset
+    assert main(["meta", str(tmp_path / "two" / "meta.json"), runs[1], "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert runs[1] in err and "'set1' is already in another input" in err and not (tmp_path / "x").exists()
+    (tmp_path / "bad.json").write_text('{"datasets": ["a"]}')
+    assert main(["meta", str(tmp_path / "bad.json"), runs[1], "--out", str(tmp_path / "x")]) == 2
+    assert "bad.json: not a meta.json written by genmix meta" in capsys.readouterr().err
+
+
 def test_meta_bad_input_is_one_line(tmp_path, capsys):
     assert main(["meta", str(tmp_path), str(tmp_path / "x"), "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -114,7 +114,9 @@ def add_report_meta_audit(sub):
 
 
     q = sub.add_parser("meta", help="pool GenMix - Baseline differences of several runs (datasets): random effects")
-    q.add_argument("runs", nargs="+", metavar="RUN_DIR", help="experiment folders written by genmix run")
+    q.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                   help="experiment folders written by genmix run, or an earlier genmix meta's meta.json "
+                        "(its datasets' inputs join the pool)")
     q.add_argument("--out", required=True, help="folder for meta.md/.csv/.json, forest plots and meta.html")
     q.set_defaults(func=cmd_meta)
 

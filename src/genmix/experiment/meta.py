@@ -11,6 +11,10 @@ Spiegelhalter 2009; it needs k ≥ 3 datasets). Comparisons: each generator's ve
 (experiment.compare.verdict_rows: the ``select: val`` GenMix row where it finished), and every row that runs
 share by name, on macro-F1 and accuracy.
 
+An input may also be an earlier ``genmix meta``'s meta.json: its per-dataset inputs (each dataset's Δ and SE)
+join the pool, so a dataset is added to a published meta-analysis without its run folders. A dataset in two
+inputs is an error (it would be counted twice).
+
 Writes meta.csv, meta.json, meta.md, forest_<comparison>.png (macro-F1) and meta.html (one file).
 """
 
@@ -33,32 +37,59 @@ def dataset_name(run: Path) -> str:
 
 
 def collect(runs) -> tuple[list[str], dict]:
-    """(dataset names, {comparison: {metric: [(dataset, effect, se), ...]}}) from the runs' tables; a run
-    without table.csv has it built from its results (genmix report's tables)."""
+    """(dataset names, {comparison: {metric: [(dataset, effect, se), ...]}}) from the runs' tables (a run
+    without table.csv has it built from its results: genmix report's tables) and earlier meta.json files."""
+    names, found = [], {}
+    for r in runs:
+        path = Path(r)
+        got_names, got = read_meta_json(path) if path.is_file() else read_run(path)
+        for name in got_names:
+            if name in names:
+                raise GenmixError(f"{path}: dataset {name!r} is already in another input (it would be pooled twice)")
+        names += got_names
+        for key, by_metric in got.items():
+            for m, studies in by_metric.items():
+                found.setdefault(key, {}).setdefault(m, []).extend(studies)
+    return names, found
+
+
+def read_run(run: Path) -> tuple[list[str], dict]:
     from .compare import verdict_label, verdict_rows
     from .tables import build_tables, load_table
 
-    names, found = [], {}
-    for r in runs:
-        run = Path(r)
-        if not (run / "plan.json").is_file() or not (run / "results.csv").is_file():
-            raise GenmixError(f"{run}: not an experiment folder (no plan.json/results.csv; run genmix run first)")
-        if not (run / "table.csv").is_file():
-            build_tables(run)
-        table = load_table(run)
-        name = dataset_name(run)
-        if name in names:
-            name = f"{name} ({run})"
-        names.append(name)
-        keyed = [(f"verdict: GenMix ({verdict_label(g)})", e) for g, e in verdict_rows(table).items()]
-        keyed += [(e["row"], e) for e in table if e.get("status") == "done" and e["row"] != "Baseline"]
-        for key, e in keyed:
-            for m in METRICS:
-                d, se = e.get(f"delta_{m}_mean"), e.get(f"delta_{m}_se")
-                if d in ("", None) or se in ("", None) or not se > 0:
-                    continue
-                label = name if key == e["row"] else f"{name}: {e['row']}"
-                found.setdefault(key, {}).setdefault(m, []).append((label, float(d), float(se)))
+    if not (run / "plan.json").is_file() or not (run / "results.csv").is_file():
+        raise GenmixError(f"{run}: not an experiment folder (no plan.json/results.csv; run genmix run first) "
+                          "nor a meta.json")
+    if not (run / "table.csv").is_file():
+        build_tables(run)
+    table = load_table(run)
+    name = dataset_name(run)
+    keyed = [(f"verdict: GenMix ({verdict_label(g)})", e) for g, e in verdict_rows(table).items()]
+    keyed += [(e["row"], e) for e in table if e.get("status") == "done" and e["row"] != "Baseline"]
+    found: dict = {}
+    for key, e in keyed:
+        for m in METRICS:
+            d, se = e.get(f"delta_{m}_mean"), e.get(f"delta_{m}_se")
+            if d in ("", None) or se in ("", None) or not se > 0:
+                continue
+            label = name if key == e["row"] else f"{name}: {e['row']}"
+            found.setdefault(key, {}).setdefault(m, []).append((label, float(d), float(se)))
+    return [name], found
+
+
+def read_meta_json(path: Path) -> tuple[list[str], dict]:
+    """An earlier meta.json's datasets and per-dataset inputs; a row it pooled once as a verdict
+    (``pooled_as``) gets its inputs back under its own name, labelled by dataset as read_run labels them."""
+    try:
+        m = json.loads(path.read_text())
+        names, comparisons = list(m["datasets"]), m["comparisons"]
+        found = {key: {metric: [(s["dataset"], float(s["effect"]), float(s["se"])) for s in r["studies"]]
+                       for metric, r in by_metric.items()} for key, by_metric in comparisons.items()}
+    except (ValueError, KeyError, TypeError) as e:
+        raise GenmixError(f"{path}: not a meta.json written by genmix meta ({type(e).__name__}: {e})") from None
+    for row, verdict in m.get("pooled_as", {}).items():
+        found[row] = {metric: [(label.split(": ", 1)[0], d, se) for label, d, se in studies]
+                      for metric, studies in found.get(verdict, {}).items()}
     return names, found
 
 
@@ -150,8 +181,9 @@ def meta(runs, out) -> dict:
     names, found = collect(runs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    same = same_as_verdict(found)
     result = {"datasets": names, "method": "random effects, DerSimonian-Laird (statsmodels combine_effects)",
-              "comparisons": {}}
+              "comparisons": {}, "pooled_as": same}
     lines = [f"# Meta-analysis over {len(names)} datasets: {', '.join(names)}", "",
              "Random effects (DerSimonian–Laird τ², statsmodels `combine_effects`); Δ in points; τ² in points²; "
              "prediction interval for a new dataset: μ ± t(k−2) √(τ² + SE²), needs 3 datasets.", "",
@@ -159,7 +191,6 @@ def meta(runs, out) -> dict:
              "|---|---|---|---|---|---|---|---|"]
     figs = []
     rows = []
-    same = same_as_verdict(found)
     for key in sorted(found, key=lambda k: (not k.startswith("verdict"), k)):
         if key in same:
             continue
