@@ -94,6 +94,21 @@ def test_syntheses_are_averaged_and_no_audit_is_no_marker(tmp_path):
     assert generator_health(tmp_path / "none.csv") == {} and health_notes(tmp_path / "nowhere") == {}
 
 
+def test_by_synthesis_judges_each_replicate_alone(tmp_path):
+    # two replicates of one generator: averaged they pass the bar, alone the first one does not
+    _write_audit(tmp_path / "audit.csv", [("s1", "dcgan", _row("overall", recall=0.45, coverage=0.5)),
+                                          ("s1", "dcgan", _row("a", gan_train=0.9, gan_train_floor=0.9)),
+                                          ("s2", "dcgan", _row("overall", recall=0.75, coverage=0.5)),
+                                          ("s2", "dcgan", _row("a", gan_train=0.6, gan_train_floor=0.9))])
+    assert generator_health(tmp_path / "audit.csv")["dcgan"]["state"] == "ok"
+    h = generator_health(tmp_path / "audit.csv", by="synthesis")
+    assert {k: (v["generator"], v["state"]) for k, v in h.items()} == {
+        "s1": ("dcgan", "below the bar"), "s2": ("dcgan", "below the bar")}
+    assert h["s1"]["recall"] == 0.45 and h["s2"]["gan_train"] == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="by must be"):
+        generator_health(tmp_path / "audit.csv", by="class")
+
+
 def test_the_marker_leads_the_verdict_line_and_verdict_json(tmp_path):
     from genmix.experiment.tables import build_tables
 
