@@ -36,3 +36,6 @@ for f in table.md verdict.json results.csv; do
   cp runs/paper-setting-table1-$name/$f benchmarks/results/paper_setting_table1_$name.${f#*.}
 done
 cp runs/paper-setting-table1-$name/timings.csv benchmarks/results/paper_setting_table1_${name}_timings.csv
+if [ -f runs/paper-setting-table1-$name/audit.csv ]; then  # a config with audit: true (the generators' audit)
+  cp runs/paper-setting-table1-$name/audit.csv benchmarks/results/paper_setting_table1_${name}_audit.csv
+fi
