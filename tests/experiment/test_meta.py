@@ -107,6 +107,14 @@ def test_adding_a_dataset_to_an_earlier_meta_json_equals_pooling_all_runs(tmp_pa
     assert main(["meta", str(tmp_path / "two" / "meta.json"), runs[1], "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
     assert runs[1] in err and "'set1' is already in another input" in err and not (tmp_path / "x").exists()
+    # order does not matter: the meta.json after the run folder is refused the same way
+    assert main(["meta", runs[1], str(tmp_path / "two" / "meta.json"), "--out", str(tmp_path / "x")]) == 2
+    assert "'set1' is already in another input" in capsys.readouterr().err
+    # two run folders of one name are told apart by their folder, as before
+    assert main(["meta", runs[0], runs[1], runs[0], "--out", str(tmp_path / "same")]) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "same" / "meta.json").read_text())["datasets"] == ["set0", "set1",
+                                                                                   f"set0 ({runs[0]})"]
     (tmp_path / "bad.json").write_text('{"datasets": ["a"]}')
     assert main(["meta", str(tmp_path / "bad.json"), runs[1], "--out", str(tmp_path / "x")]) == 2
     assert "bad.json: not a meta.json written by genmix meta" in capsys.readouterr().err

@@ -39,21 +39,27 @@ def dataset_name(run: Path) -> str:
 def collect(runs) -> tuple[list[str], dict]:
     """(dataset names, {comparison: {metric: [(dataset, effect, se), ...]}}) from the runs' tables (a run
     without table.csv has it built from its results: genmix report's tables) and earlier meta.json files."""
-    names, found = [], {}
+    names, found, from_meta = [], {}, set()
     for r in runs:
         path = Path(r)
-        got_names, got = read_meta_json(path) if path.is_file() else read_run(path)
+        if path.is_file():
+            got_names, got = read_meta_json(path)
+        else:
+            got_names, got = read_run(path, taken=[n for n in names if n not in from_meta])
         for name in got_names:
-            if name in names:
+            if name in names:  # an earlier meta-analysis's dataset given again (two run folders are told apart)
                 raise GenmixError(f"{path}: dataset {name!r} is already in another input (it would be pooled twice)")
         names += got_names
+        if path.is_file():
+            from_meta.update(got_names)
         for key, by_metric in got.items():
             for m, studies in by_metric.items():
                 found.setdefault(key, {}).setdefault(m, []).extend(studies)
     return names, found
 
 
-def read_run(run: Path) -> tuple[list[str], dict]:
+def read_run(run: Path, taken=()) -> tuple[list[str], dict]:
+    """A run folder's dataset name (``NAME (RUN)`` when another run folder has the name) and comparisons."""
     from .compare import verdict_label, verdict_rows
     from .tables import build_tables, load_table
 
@@ -64,6 +70,8 @@ def read_run(run: Path) -> tuple[list[str], dict]:
         build_tables(run)
     table = load_table(run)
     name = dataset_name(run)
+    if name in taken:
+        name = f"{name} ({run})"
     keyed = [(f"verdict: GenMix ({verdict_label(g)})", e) for g, e in verdict_rows(table).items()]
     keyed += [(e["row"], e) for e in table if e.get("status") == "done" and e["row"] != "Baseline"]
     found: dict = {}
