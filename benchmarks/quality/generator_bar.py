@@ -7,9 +7,11 @@ benchmarks/results/generator_bar.{md,json}: one line per synthesis (= replicate)
 generator.   usage: python benchmarks/quality/generator_bar.py
 """
 
-import json
-import re
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import save  # noqa: E402
 
 from genmix.audit.health import BAR_COVERAGE, BAR_GAN_TRAIN, BAR_RECALL, generator_health
 
@@ -35,9 +37,8 @@ def main():
         for sid, h in sorted(generator_health(path, by="synthesis").items()):
             if h["generator"] not in GANS:
                 continue
-            seed = re.search(r"@s(\d+)", sid)
             ratio = h["gan_train"] / h["gan_train_floor"] if h["class"] else float("nan")
-            out.append({"dataset": dataset, "synthesis": sid, "seed": int(seed.group(1)) if seed else None, **h,
+            out.append({"dataset": dataset, "synthesis": sid, **h,
                         "gan_train_ratio": ratio})
             lines.append(f"| {dataset} | {h['generator']} | {sid} | {h['recall']:.2f} | {h['coverage']:.2f} | "
                          f"{h['class']}: {h['gan_train']:.2f} / {h['gan_train_floor']:.2f} ({ratio:.2f}×) | "
@@ -48,8 +49,8 @@ def main():
     lines += ["", "| dataset / generator | replicates at the bar |", "|---|---|"]
     lines += [f"| {k} | {c['ok']} of {c['replicates']} |" for k, c in counts.items()]
     (RESULTS / "generator_bar.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "generator_bar.json").write_text(json.dumps({"syntheses": out, "counts": counts}, indent=1) + "\n")
-    print("\n".join(lines))
+    save("generator_bar", {"command": "python benchmarks/quality/generator_bar.py", "syntheses": out,
+                           "counts": counts})
 
 
 if __name__ == "__main__":
