@@ -216,9 +216,10 @@ def meta(runs, out) -> dict:
                 figs.append((key, forest_plot(key, m, r, out / f"forest_{slug}.png")))
     if not rows:
         raise GenmixError("genmix meta: no comparison with Baseline is in two or more of these runs")
-    if same:
+    pooled_once = {k: v for k, v in same.items() if v in result["comparisons"]}  # (one dataset's: not pooled)
+    if pooled_once:
         lines += ["", "Rows that are their generator's verdict row in every run are pooled once, as the verdict: "
-                  + "; ".join(f"{k} = {v}" for k, v in sorted(same.items())) + "."]
+                  + "; ".join(f"{k} = {v}" for k, v in sorted(pooled_once.items())) + "."]
     lines += ["", "Per dataset (the inputs: Δ ± SE in points, each run's paired test):", "",
               "| Comparison | metric | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     for key, by_metric in result["comparisons"].items():
