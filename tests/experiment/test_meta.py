@@ -103,6 +103,17 @@ def test_adding_a_dataset_to_an_earlier_meta_json_equals_pooling_all_runs(tmp_pa
         for m, r in by_metric.items():
             assert added["comparisons"][key][m]["effect"] == pytest.approx(r["effect"])
             assert added["comparisons"][key][m]["studies"] == r["studies"]
+    # meta.json keeps every comparison's inputs (the row pooled once as its verdict too)
+    two = json.loads((tmp_path / "two" / "meta.json").read_text())
+    assert two["inputs"].keys() == two["comparisons"].keys() | {"GenMix (DCGAN)"}
+    # an older meta.json (no inputs): its pooled comparisons, the row pooled once as its verdict restored
+    older = {k: v for k, v in two.items() if k != "inputs"}
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    assert main(["meta", str(tmp_path / "older.json"), runs[2], "--out", str(tmp_path / "added2")]) == 0
+    capsys.readouterr()
+    again = json.loads((tmp_path / "added2" / "meta.json").read_text())
+    assert {k: v["f1_macro"]["studies"] for k, v in again["comparisons"].items()} == {
+        k: v["f1_macro"]["studies"] for k, v in full["comparisons"].items()}
     # the same dataset from two inputs would be counted twice: refused, naming the input and the dataset
     assert main(["meta", str(tmp_path / "two" / "meta.json"), runs[1], "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()

@@ -11,8 +11,8 @@ Spiegelhalter 2009; it needs k ≥ 3 datasets). Comparisons: each generator's ve
 (experiment.compare.verdict_rows: the ``select: val`` GenMix row where it finished), and every row that runs
 share by name, on macro-F1 and accuracy.
 
-An input may also be an earlier ``genmix meta``'s meta.json: its per-dataset inputs (each dataset's Δ and SE)
-join the pool, so a dataset is added to a published meta-analysis without its run folders. A dataset in two
+An input may also be an earlier ``genmix meta``'s meta.json: its per-dataset inputs (each dataset's Δ and SE,
+kept under ``inputs`` for every comparison, a single dataset's too) join the pool, so a dataset is added to a published meta-analysis without its run folders. A dataset in two
 inputs is an error (it would be counted twice).
 
 Writes meta.csv, meta.json, meta.md, forest_<comparison>.png (macro-F1) and meta.html (one file).
@@ -90,11 +90,15 @@ def read_meta_json(path: Path) -> tuple[list[str], dict]:
     (``pooled_as``) gets its inputs back under its own name, labelled by dataset as read_run labels them."""
     try:
         m = json.loads(path.read_text())
-        names, comparisons = list(m["datasets"]), m["comparisons"]
+        names = list(m["datasets"])
+        if "inputs" in m:  # every comparison's inputs, those of a single dataset too
+            return names, {key: {metric: [(s["dataset"], float(s["effect"]), float(s["se"])) for s in st]
+                                 for metric, st in by_metric.items()} for key, by_metric in m["inputs"].items()}
         found = {key: {metric: [(s["dataset"], float(s["effect"]), float(s["se"])) for s in r["studies"]]
-                       for metric, r in by_metric.items()} for key, by_metric in comparisons.items()}
+                       for metric, r in by_metric.items()} for key, by_metric in m["comparisons"].items()}
     except (ValueError, KeyError, TypeError) as e:
         raise GenmixError(f"{path}: not a meta.json written by genmix meta ({type(e).__name__}: {e})") from None
+    # an older meta.json: only the pooled comparisons (in 2+ datasets), rows pooled once as a verdict restored
     for row, verdict in m.get("pooled_as", {}).items():
         found[row] = {metric: [(label.split(": ", 1)[0], d, se) for label, d, se in studies]
                       for metric, studies in found.get(verdict, {}).items()}
@@ -191,7 +195,9 @@ def meta(runs, out) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     same = same_as_verdict(found)
     result = {"datasets": names, "method": "random effects, DerSimonian-Laird (statsmodels combine_effects)",
-              "comparisons": {}, "pooled_as": same}
+              "comparisons": {}, "pooled_as": same,
+              "inputs": {key: {m: [{"dataset": d, "effect": e, "se": se} for d, e, se in st]
+                               for m, st in by_metric.items()} for key, by_metric in found.items()}}
     lines = [f"# Meta-analysis over {len(names)} datasets: {', '.join(names)}", "",
              "Random effects (DerSimonian–Laird τ², statsmodels `combine_effects`); Δ in points; τ² in points²; "
              "prediction interval for a new dataset: μ ± t(k−2) √(τ² + SE²), needs 3 datasets.", "",
