@@ -182,6 +182,12 @@ def _fmt(r: dict) -> list[str]:
             f"{r['p']:.3g}", f"{1e4 * r['tau2']:.3g}", f"{100 * r['i2']:.0f} %", pi]
 
 
+def inputs_json(found: dict) -> dict:
+    """collect's inputs as meta.json keeps them: {comparison: {metric: [{dataset, effect, se}, ...]}}."""
+    return {key: {m: [{"dataset": d, "effect": e, "se": se} for d, e, se in st] for m, st in by_metric.items()}
+            for key, by_metric in found.items()}
+
+
 def meta(runs, out) -> dict:
     """Pool the runs' comparisons (see the module docstring) and write the files into ``out``."""
     import csv
@@ -196,8 +202,7 @@ def meta(runs, out) -> dict:
     same = same_as_verdict(found)
     result = {"datasets": names, "method": "random effects, DerSimonian-Laird (statsmodels combine_effects)",
               "comparisons": {}, "pooled_as": same,
-              "inputs": {key: {m: [{"dataset": d, "effect": e, "se": se} for d, e, se in st]
-                               for m, st in by_metric.items()} for key, by_metric in found.items()}}
+              "inputs": inputs_json(found)}
     lines = [f"# Meta-analysis over {len(names)} datasets: {', '.join(names)}", "",
              "Random effects (DerSimonian–Laird τ², statsmodels `combine_effects`); Δ in points; τ² in points²; "
              "prediction interval for a new dataset: μ ± t(k−2) √(τ² + SE²), needs 3 datasets.", "",
