@@ -43,14 +43,20 @@ def test_less_spread_than_sampling_error_truncates_tau2_at_zero(effects):
     assert r["se"] == pytest.approx(0.01 / math.sqrt(3))
 
 
-def test_meta_command_pools_runs_and_writes_the_forest_plot(tmp_path, capsys):
+def _three_runs(tmp_path, seed):
+    """Three run folders (datasets set0-set2) with known effects 0.3 / 0.5 / 0.0 on 300 / 400 / 200 test images."""
     runs = []
     for i, (n, eff) in enumerate([(300, 0.3), (400, 0.5), (200, 0.0)]):
         d = tmp_path / f"run{i}"
         d.mkdir()
-        _experiment(d, 10 + i, 4, n, effect=eff, spread=0.1)
+        _experiment(d, seed + i, 4, n, effect=eff, spread=0.1)
         (d / "config.json").write_text(json.dumps({"name": f"set{i}"}))
         runs.append(str(d))
+    return runs
+
+
+def test_meta_command_pools_runs_and_writes_the_forest_plot(tmp_path, capsys):
+    runs = _three_runs(tmp_path, 10)
     out = tmp_path / "meta"
     assert main(["meta", *runs, "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -83,13 +89,7 @@ def test_meta_command_pools_runs_and_writes_the_forest_plot(tmp_path, capsys):
 
 
 def test_adding_a_dataset_to_an_earlier_meta_json_equals_pooling_all_runs(tmp_path, capsys):
-    runs = []
-    for i, (n, eff) in enumerate([(300, 0.3), (400, 0.5), (200, 0.0)]):
-        d = tmp_path / f"run{i}"
-        d.mkdir()
-        _experiment(d, 20 + i, 4, n, effect=eff, spread=0.1)
-        (d / "config.json").write_text(json.dumps({"name": f"set{i}"}))
-        runs.append(str(d))
+    runs = _three_runs(tmp_path, 20)
     assert main(["meta", *runs, "--out", str(tmp_path / "all")]) == 0
     assert main(["meta", runs[0], runs[1], "--out", str(tmp_path / "two")]) == 0
     assert main(["meta", str(tmp_path / "two" / "meta.json"), runs[2], "--out", str(tmp_path / "added")]) == 0
