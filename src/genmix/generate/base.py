@@ -13,6 +13,7 @@ of them. The package (``genmix.generate``) lists the modules and looks generator
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 
@@ -156,6 +157,20 @@ class GenerativeModel(nn.Module):
 
     def sampling_module(self) -> nn.Module:
         return self.ema if self.ema is not None else self.ema_source()
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module):
+    """``module``'s parameters need no gradient inside the block (restored after): a GAN's generator step
+    backpropagates through D to G without computing D's weight gradients, which the next D step would discard
+    (as StyleGAN2-ADA's training loop does). Exact: G's gradients are the same, bit for bit."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, f in zip(module.parameters(), flags):
+            p.requires_grad_(f)
 
 
 def upsampling_plan(size: int, method: str) -> tuple[int, int]:

@@ -28,7 +28,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ..optim import adam
 from ..validation import Fraction, GeneratorSettings, PositiveFloat, PositiveInt
-from .base import GenerativeModel, register, upsampling_plan
+from .base import GenerativeModel, frozen, register, upsampling_plan
 from .diffaugment import diff_augment, parse_policy
 
 
@@ -193,10 +193,11 @@ class DCGAN(GenerativeModel):
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
-            dg = D(self._aug(fake, generator), yy)
-            _, loss_g = self.losses(dr.detach(), df.detach(), dg)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
+            with frozen(D):  # D's weight gradients would be discarded by the next D step
+                dg = D(self._aug(fake, generator), yy)
+                _, loss_g = self.losses(dr.detach(), df.detach(), dg)
+                self.opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
             self.opt_g.step()
             ld_total, lg_total = ld_total + loss_d.detach(), lg_total + loss_g.detach()
         return {"loss_d": ld_total, "loss_g": lg_total}

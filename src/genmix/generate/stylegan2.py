@@ -38,7 +38,7 @@ from ..validation import (
     PositiveInt,
     Probability,
 )
-from .base import GenerativeModel, register, upsampling_plan
+from .base import GenerativeModel, frozen, register, upsampling_plan
 from .diffaugment import AdaptiveAugment, diff_augment, parse_policy  # noqa: F401  (diff_augment: re-exported)
 
 SQRT2 = math.sqrt(2.0)
@@ -325,9 +325,10 @@ class StyleGAN2(GenerativeModel):
         self.opt_d.step()
         # G step
         fake, w = self._fake(y, generator)
-        loss_g = F.softplus(-self.D(self._aug(fake, generator), y)).mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        with frozen(self.D):  # D's weight gradients would be discarded by the next D step
+            loss_g = F.softplus(-self.D(self._aug(fake, generator), y)).mean()
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
         self.opt_g.step()
         with torch.no_grad():  # per-class running mean of w, for truncation
             for cls in y.unique():
