@@ -77,6 +77,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--name", default="speed_cpu_bf16",
+                    help="result file name (another CPU's run beside the first: e.g. speed_cpu_bf16_avx2)")
     a = ap.parse_args()
     from genmix.precision import Precision
 
@@ -93,10 +95,11 @@ def main():
         med = {v: statistics.median(x) for v, x in r.items()}
         out[m] = {"img_per_s": r, "median_img_per_s": med, "speedup_over_fp32": {v: x / med["fp32"] for v, x in med.items()}}
         print(m, {v: f"{x:.1f} img/s ({x / med['fp32']:.2f}x)" for v, x in med.items()}, flush=True)
-    save("speed_cpu_bf16", {"native_bf16": {"amx_tile": bool(torch.cpu._is_amx_tile_supported()),
+    save(a.name, {"native_bf16": {"amx_tile": bool(torch.cpu._is_amx_tile_supported()),
                                             "avx512_bf16": bool(torch.cpu._is_avx512_bf16_supported())},
                             "threads": 1, "steps": a.steps, "repeats": a.repeats, "models": out,
-                            "command": f"python benchmarks/speed/cpu_bf16.py --repeats {a.repeats} --steps {a.steps}"})
+                            "command": f"python benchmarks/speed/cpu_bf16.py --repeats {a.repeats} --steps {a.steps}"
+                                       + ("" if a.name == "speed_cpu_bf16" else f" --name {a.name}")})
 
 
 if __name__ == "__main__":

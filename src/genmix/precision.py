@@ -5,8 +5,9 @@ only), the model's and the batch's memory layout. ``auto`` means bf16 autocast o
 bf16 (Ampere and later), fp16 with gradient scaling on an older one, and fp32 on the CPU: there bf16 autocast
 and channels-last make ResNet-18 at 28 px *slower* even with AMX, while DCGAN and DDPM steps are 1.45x / 1.55x
 faster under bf16 on an AMX CPU (benchmarks/speed/cpu_bf16.py); fp32 keeps the published CPU numbers until a
-paired check over replicates shows bf16 generators change nothing (benchmarks/speed/RESULTS.md). The same code
-runs on either device (tests run bf16 and fp16 on the CPU).
+paired check over replicates shows bf16 generators change nothing (benchmarks/speed/RESULTS.md). On a CPU
+without native bf16 (AVX2 only) bf16 autocast is emulated and 10-50x slower, so a CPU rule would key on AMX.
+The same code runs on either device (tests run bf16 and fp16 on the CPU).
 
 Generators take bf16 at most: an fp16 GAN or diffusion step without per-loss scaling can underflow, so
 ``for_generators`` turns fp16 into fp32.
