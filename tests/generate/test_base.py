@@ -28,9 +28,11 @@ GANS = {"stylegan2": (stylegan2, dict(z_dim=16, w_dim=16, mapping_layers=2, chan
         "dcgan": (dcgan, dict(ngf=16, ndf=16, nz=16, embed_dim=8))}
 
 
-def _steps(name, monkeypatch, freeze: bool, n=4):
+def _steps(name, monkeypatch, freeze: bool, n=4, seen=None):
     module, cfg = GANS[name]
-    if not freeze:
+    if freeze:  # the real one, recording what it froze
+        monkeypatch.setattr(module, "frozen", lambda m: (seen.append(m), frozen(m))[1])
+    else:
         monkeypatch.setattr(module, "frozen", lambda m: contextlib.nullcontext())
     torch.manual_seed(0)
     m = build_generator(name, cfg, 2, 1, 28)
@@ -39,12 +41,16 @@ def _steps(name, monkeypatch, freeze: bool, n=4):
     x, y = torch.rand(8, 1, 28, 28, generator=g), torch.arange(8) % 2
     losses = [m.training_step(x, y, g) for _ in range(n)]
     monkeypatch.undo()
-    return m.state_dict(), losses
+    return m, losses
 
 
 @pytest.mark.parametrize("name", sorted(GANS))
 def test_generator_step_with_d_frozen_is_bit_identical(name, monkeypatch):
-    (sd_a, loss_a), (sd_b, loss_b) = _steps(name, monkeypatch, True), _steps(name, monkeypatch, False)
+    seen = []
+    (m, loss_a), (ref, loss_b) = _steps(name, monkeypatch, True, seen=seen), _steps(name, monkeypatch, False)
+    discriminators = [m.D] if name == "stylegan2" else list(m.D)
+    assert len(seen) == 4 * len(discriminators) and all(any(d is D for D in discriminators) for d in seen)
+    sd_a, sd_b = m.state_dict(), ref.state_dict()
     assert sd_a.keys() == sd_b.keys()
     assert all(torch.equal(sd_a[k], sd_b[k]) for k in sd_a)
     assert all(torch.equal(a[k], b[k]) for a, b in zip(loss_a, loss_b) for k in a)
