@@ -7,8 +7,8 @@ median. Models: the classifier (ResNet-18, batch 32, fused Adam) and the generat
 (DCGAN, DDPM: ``mixed_precision``); StyleGAN2's R1 double backward stays fp32 and is timed in fp32 only.
 Timing only: whether a lever that pays leaves the results unchanged is a paired check over replicates.
 
-Run:  python benchmarks/speed/cpu_bf16.py [--repeats 3] [--steps 6]
-Writes benchmarks/results/speed_cpu_bf16.json.
+Run:  python benchmarks/speed/cpu_bf16.py [--repeats 3] [--steps 6] [--name speed_cpu_bf16]
+Writes benchmarks/results/NAME.json (speed_cpu_bf16.json: the AMX host; speed_cpu_bf16_avx2.json: an AVX2-only one).
 """
 
 import argparse
@@ -95,11 +95,11 @@ def main():
         med = {v: statistics.median(x) for v, x in r.items()}
         out[m] = {"img_per_s": r, "median_img_per_s": med, "speedup_over_fp32": {v: x / med["fp32"] for v, x in med.items()}}
         print(m, {v: f"{x:.1f} img/s ({x / med['fp32']:.2f}x)" for v, x in med.items()}, flush=True)
+    command = f"python benchmarks/speed/cpu_bf16.py --repeats {a.repeats} --steps {a.steps}"
     save(a.name, {"native_bf16": {"amx_tile": bool(torch.cpu._is_amx_tile_supported()),
-                                            "avx512_bf16": bool(torch.cpu._is_avx512_bf16_supported())},
-                            "threads": 1, "steps": a.steps, "repeats": a.repeats, "models": out,
-                            "command": f"python benchmarks/speed/cpu_bf16.py --repeats {a.repeats} --steps {a.steps}"
-                                       + ("" if a.name == "speed_cpu_bf16" else f" --name {a.name}")})
+                                  "avx512_bf16": bool(torch.cpu._is_avx512_bf16_supported())},
+                  "threads": 1, "steps": a.steps, "repeats": a.repeats, "models": out,
+                  "command": command + ("" if a.name == "speed_cpu_bf16" else f" --name {a.name}")})
 
 
 if __name__ == "__main__":
