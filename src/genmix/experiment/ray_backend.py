@@ -37,8 +37,8 @@ class RayBackend:
         ray = self.ray = _ray()
         self.started = False
         if not ray.is_initialized():
-            env = {"env_vars": {k: os.environ[k] for k in ("PYTHONPATH", "GENMIX_DATA_ROOT", "GENMIX_DEVICE")
-                                if k in os.environ}}
+            env = {"env_vars": {k: os.environ[k] for k in ("PYTHONPATH", "GENMIX_DATA_ROOT", "GENMIX_DEVICE",
+                                                            "GENMIX_HOST_MEMORY") if k in os.environ}}
             try:
                 if address:
                     ray.init(address=address, runtime_env=env, log_to_driver=False)
