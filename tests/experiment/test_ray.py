@@ -107,3 +107,35 @@ def test_a_gpu_index_or_missing_gpus_on_ray_is_a_clear_error(cluster, tmp_path):
         with pytest.raises(GenmixError, match=why):
             run_experiment(load_config(cfg), tmp_path / device, backend="ray", progress=False, device=device)
         assert not (tmp_path / device).exists()
+
+
+def test_the_driver_hands_its_genmix_environment_to_the_tasks(monkeypatch):
+    """GENMIX_DATA_ROOT / GENMIX_DEVICE / GENMIX_HOST_MEMORY reach the Ray tasks (a fake Ray records ray.init)."""
+    from genmix.experiment import ray_backend
+
+    seen = {}
+
+    class FakeRay:
+        def is_initialized(self):
+            return False
+
+        def init(self, **kw):
+            seen.update(kw)
+
+        def cluster_resources(self):
+            return {"CPU": 4}
+
+        def remote(self, fn):
+            class Task:
+                def options(self, **kw):
+                    return self
+            return Task()
+
+    monkeypatch.setattr(ray_backend, "_ray", FakeRay)
+    monkeypatch.setenv("GENMIX_HOST_MEMORY", "system")
+    monkeypatch.setenv("GENMIX_DEVICE", "cpu")
+    monkeypatch.setenv("GENMIX_DATA_ROOT", "/data")
+    ray_backend.RayBackend(workers=2)
+    assert seen["runtime_env"]["env_vars"] == {**{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
+                                               "GENMIX_HOST_MEMORY": "system", "GENMIX_DEVICE": "cpu",
+                                               "GENMIX_DATA_ROOT": "/data"}
