@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from genmix.device import keep_freed_memory
+from genmix.errors import GenmixError
 
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
@@ -61,3 +62,9 @@ def test_system_host_memory_leaves_malloc_alone(monkeypatch):
     assert keep_freed_memory() is False
     monkeypatch.delenv("GENMIX_HOST_MEMORY")
     assert keep_freed_memory() is GLIBC
+
+
+def test_an_unknown_host_memory_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("GENMIX_HOST_MEMORY", "off")
+    with pytest.raises(GenmixError, match=r"GENMIX_HOST_MEMORY='off': expected 'system'"):
+        keep_freed_memory()

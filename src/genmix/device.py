@@ -43,10 +43,17 @@ def keep_freed_memory() -> bool:
     blocks from the heap, never a mapping of their own; 1 GiB of free heap top kept; heaps grown 64 MiB at a time
     (a ResNet-18 step at 28 px, batch 32: ~4,800 page faults -> ~80 on 1 thread, ~21,000 -> ~80 on 2). Exact:
     only where the bytes live changes, not what is computed (benchmarks/speed/allocator.py checks the trained
-    state bit for bit and times it). ``GENMIX_HOST_MEMORY=system`` leaves malloc as it is; off Linux nothing is
+    state bit for bit and times it). ``GENMIX_HOST_MEMORY=system`` leaves malloc as it is (``keep`` or unset: the default; anything else is
+    refused); off Linux nothing is
     set, and an allocator preloaded in glibc's place (tcmalloc, jemalloc) serves malloc itself, so the settings
     do not reach it (harmless). True if ``mallopt`` accepted every setting."""
-    if os.environ.get("GENMIX_HOST_MEMORY", "").lower() == "system" or not sys.platform.startswith("linux"):
+    mode = os.environ.get("GENMIX_HOST_MEMORY", "").strip().lower()
+    if mode not in ("", "keep", "system"):
+        from .errors import GenmixError
+
+        raise GenmixError(f"GENMIX_HOST_MEMORY={os.environ['GENMIX_HOST_MEMORY']!r}: expected 'system' (leave "
+                          "malloc as it is) or 'keep' (the default)")
+    if mode == "system" or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None)
